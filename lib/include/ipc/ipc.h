@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* ipc/ipc.h - every libipc primitive. See ipc/common.h for the conventions they share. */
+#ifndef IPC_IPC_H
+#define IPC_IPC_H
+
+#include "common.h"
+#include "mutex.h"
+#include "cond.h"
+#include "sem.h"
+
+#endif /* IPC_IPC_H */

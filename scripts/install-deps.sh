@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install what ipcfs needs to build, test and run on Debian 12 (or a derivative).
+# Called by `make` when pkg-config cannot find a dependency; safe to run again.
+set -eu
+
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev"
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO=sudo
+else
+	echo "install-deps: need root or sudo to install: $PKGS" >&2
+	exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps: no apt-get; install these by hand: $PKGS" >&2
+	exit 1
+fi
+
+echo "install-deps: installing $PKGS" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $PKGS
