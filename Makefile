@@ -31,7 +31,7 @@ WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrit
 	  $(if $(WERROR),-Werror)
 OPT    := $(if $(SANITIZE),-O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
 	     -fno-sanitize-recover=all,-O2)
-CFLAGS_ALL = -std=gnu11 -D_FILE_OFFSET_BITS=64 -g $(OPT) $(WARN) -pthread -Ilib/include -Ilib \
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g $(OPT) $(WARN) -pthread -Ilib/include -Ilib \
 	     $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = -pthread $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 
@@ -57,7 +57,7 @@ all: $(LIB) $(IPCFS) $(TEST_BIN)
 deps:
 	@pkg-config --exists $(DEPS) 2>/dev/null || scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c | deps
+$(BUILD)/%.o: %.c Makefile | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

@@ -23,8 +23,7 @@ int ipc_deadline_valid(const struct timespec *deadline)
 	return 0;
 }
 
-int ipc_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline,
-		   bool shared)
+int ipc_futex_wait(uint32_t *word, uint32_t expected, const struct timespec *deadline, bool shared)
 {
 	int op = FUTEX_WAIT_BITSET | (shared ? 0 : FUTEX_PRIVATE_FLAG);
 	long rc;

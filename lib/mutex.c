@@ -17,9 +17,6 @@
 
 #include "futex.h"
 
-/* Spins before sleeping; a FUTEX_WAIT+WAKE pair costs a few microseconds, ~100 pauses less. */
-#define IPC_MUTEX_SPINS 100
-
 int ipc_mutex_init(struct ipc_mutex *m, unsigned flags)
 {
 	if (flags & ~IPC_FLAGS_VALID)
@@ -38,7 +35,7 @@ int ipc_mutex_lock_slow(struct ipc_mutex *m, const struct timespec *deadline)
 	if (ipc_deadline_valid(deadline))
 		return -EINVAL;
 
-	for (int i = 0; i < IPC_MUTEX_SPINS; i++) {
+	for (int i = 0; i < IPC_SPIN_LIMIT; i++) {
 		c = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
 		if (c == 0 && __atomic_compare_exchange_n(&m->state, &c, 1, 0, __ATOMIC_ACQUIRE,
 							  __ATOMIC_RELAXED))

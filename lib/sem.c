@@ -25,11 +25,21 @@ int ipc_sem_init(struct ipc_sem *s, uint32_t value, unsigned flags)
 	s->value = value;
 	s->waiters = 0;
 	s->wide_waiters = 0;
+	s->spin = 0;
 	s->flags = flags;
 	return 0;
 }
 
-int ipc_sem_post(struct ipc_sem *s, uint32_t n)
+/* The units were added and somebody may sleep: wake as many as could now proceed. */
+void ipc_sem_wake(struct ipc_sem *s, uint32_t n)
+{
+	int wake = __atomic_load_n(&s->wide_waiters, __ATOMIC_RELAXED) ? INT32_MAX : (int)n;
+
+	ipc_futex_wake(&s->value, wake, s->flags & IPC_SHARED);
+}
+
+/* The inline fast path did not add the units: n out of range, overflow, or a lost CAS race. */
+int ipc_sem_post_slow(struct ipc_sem *s, uint32_t n)
 {
 	uint32_t v = __atomic_load_n(&s->value, __ATOMIC_RELAXED);
 
@@ -41,11 +51,8 @@ int ipc_sem_post(struct ipc_sem *s, uint32_t n)
 	} while (!__atomic_compare_exchange_n(&s->value, &v, v + n, 1, __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
 
-	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
-		int wake = __atomic_load_n(&s->wide_waiters, __ATOMIC_RELAXED) ? INT32_MAX : (int)n;
-
-		ipc_futex_wake(&s->value, wake, s->flags & IPC_SHARED);
-	}
+	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST))
+		ipc_sem_wake(s, n);
 	return 0;
 }
 
@@ -63,6 +70,33 @@ static bool sem_take(struct ipc_sem *s, uint32_t n, uint32_t *seen)
 	return false;
 }
 
+/*
+ * Spin briefly, while nobody sleeps, hoping for a post from another CPU (see IPC_SPIN_LIMIT).
+ * When the poster shares our CPU, spinning only delays it, so the budget adapts: a spin that
+ * succeeds restores the full budget, one that fails halves it, and every SEM_PROBE_EVERY-th
+ * slow wait of a thread spins the full budget to find out whether spinning pays again.
+ */
+#define SEM_PROBE_EVERY 64
+
+static bool sem_spin(struct ipc_sem *s, uint32_t n, uint32_t *seen)
+{
+	static __thread uint32_t tick;
+	uint32_t budget = __atomic_load_n(&s->spin, __ATOMIC_RELAXED);
+
+	if (++tick % SEM_PROBE_EVERY == 0)
+		budget = IPC_SPIN_LIMIT;
+	for (uint32_t i = 0; i < budget && !__atomic_load_n(&s->waiters, __ATOMIC_RELAXED); i++) {
+		ipc_cpu_relax();
+		if (sem_take(s, n, seen)) {
+			__atomic_store_n(&s->spin, IPC_SPIN_LIMIT, __ATOMIC_RELAXED);
+			return true;
+		}
+	}
+	if (budget)
+		__atomic_store_n(&s->spin, budget / 2, __ATOMIC_RELAXED);
+	return false;
+}
+
 int ipc_sem_trywait_n(struct ipc_sem *s, uint32_t n)
 {
 	uint32_t seen;
@@ -72,7 +106,7 @@ int ipc_sem_trywait_n(struct ipc_sem *s, uint32_t n)
 	return sem_take(s, n, &seen) ? 0 : -EAGAIN;
 }
 
-int ipc_sem_timedwait_n(struct ipc_sem *s, uint32_t n, const struct timespec *deadline)
+int ipc_sem_wait_slow(struct ipc_sem *s, uint32_t n, const struct timespec *deadline)
 {
 	bool shared = s->flags & IPC_SHARED;
 	uint32_t seen;
@@ -81,6 +115,9 @@ int ipc_sem_timedwait_n(struct ipc_sem *s, uint32_t n, const struct timespec *de
 	if (n == 0 || n > IPC_SEM_VALUE_MAX || ipc_deadline_valid(deadline))
 		return -EINVAL;
 	if (sem_take(s, n, &seen))
+		return 0;
+
+	if (sem_spin(s, n, &seen))
 		return 0;
 
 	__atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);

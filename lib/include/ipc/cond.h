@@ -21,7 +21,10 @@ struct ipc_cond {
 	uint32_t flags;	  /* IPC_SHARED or 0, fixed at init */
 };
 
-#define IPC_COND_INITIALIZER(fl) { .seq = 0, .waiters = 0, .flags = (fl) }
+#define IPC_COND_INITIALIZER(fl)                      \
+	{                                             \
+		.seq = 0, .waiters = 0, .flags = (fl) \
+	}
 
 /* ipc_cond_init - Returns 0, or -EINVAL for unknown flags. */
 int ipc_cond_init(struct ipc_cond *c, unsigned flags);

@@ -23,7 +23,10 @@ struct ipc_mutex {
 	uint32_t flags; /* IPC_SHARED or 0, fixed at init */
 };
 
-#define IPC_MUTEX_INITIALIZER(fl) { .state = 0, .flags = (fl) }
+#define IPC_MUTEX_INITIALIZER(fl)         \
+	{                                 \
+		.state = 0, .flags = (fl) \
+	}
 
 /* ipc_mutex_init - make m a free mutex. Returns 0, or -EINVAL for unknown flags. */
 int ipc_mutex_init(struct ipc_mutex *m, unsigned flags);
@@ -37,8 +40,9 @@ static inline int ipc_mutex_trylock(struct ipc_mutex *m)
 {
 	uint32_t c = 0;
 
-	return __atomic_compare_exchange_n(&m->state, &c, 1, 0, __ATOMIC_ACQUIRE,
-					   __ATOMIC_RELAXED) ? 0 : -EAGAIN;
+	return __atomic_compare_exchange_n(&m->state, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+		       ? 0
+		       : -EAGAIN;
 }
 
 /* ipc_mutex_timedlock - take m, waiting until deadline (NULL: forever).
@@ -49,7 +53,8 @@ static inline int ipc_mutex_timedlock(struct ipc_mutex *m, const struct timespec
 	uint32_t c = 0;
 
 	if (__builtin_expect(__atomic_compare_exchange_n(&m->state, &c, 1, 0, __ATOMIC_ACQUIRE,
-							 __ATOMIC_RELAXED), 1))
+							 __ATOMIC_RELAXED),
+			     1))
 		return 0;
 	return ipc_mutex_lock_slow(m, deadline);
 }
