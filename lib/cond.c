@@ -20,7 +20,7 @@
 
 int ipc_cond_init(struct ipc_cond *c, unsigned flags)
 {
-	if (flags & ~IPC_FLAGS_VALID)
+	if (flags & ~IPC_INIT_VALID)
 		return -EINVAL;
 	c->seq = 0;
 	c->waiters = 0;

@@ -19,7 +19,7 @@
 
 int ipc_mutex_init(struct ipc_mutex *m, unsigned flags)
 {
-	if (flags & ~IPC_FLAGS_VALID)
+	if (flags & ~IPC_INIT_VALID)
 		return -EINVAL;
 	m->state = 0;
 	m->flags = flags;

@@ -20,7 +20,7 @@
 
 int ipc_sem_init(struct ipc_sem *s, uint32_t value, unsigned flags)
 {
-	if (flags & ~IPC_FLAGS_VALID || value > IPC_SEM_VALUE_MAX)
+	if (flags & ~IPC_INIT_VALID || value > IPC_SEM_VALUE_MAX)
 		return -EINVAL;
 	s->value = value;
 	s->waiters = 0;

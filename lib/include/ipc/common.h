@@ -25,11 +25,11 @@
 
 /* Flags for the init functions. */
 #define IPC_SHARED 0x1u /* usable between processes (in MAP_SHARED memory) */
-#define IPC_FLAGS_VALID IPC_SHARED
+#define IPC_INIT_VALID IPC_SHARED /* every init flag */
 
 /*
- * ipc_deadline_in - the absolute CLOCK_MONOTONIC deadline `ns` nanoseconds from now, for the
- * timed forms. Never fails.
+ * ipc_deadline_in - the absolute CLOCK_MONOTONIC deadline `ns` nanoseconds from now (negative:
+ * in the past), for the timed forms. Never fails; the result is always well formed.
  */
 static inline struct timespec ipc_deadline_in(int64_t ns)
 {
@@ -41,6 +41,9 @@ static inline struct timespec ipc_deadline_in(int64_t ns)
 	if (ts.tv_nsec >= 1000000000) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
+	} else if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
 	}
 	return ts;
 }

@@ -7,5 +7,9 @@
 #include "mutex.h"
 #include "cond.h"
 #include "sem.h"
+#include "flags.h"
+#include "barrier.h"
+#include "ring.h"
+#include "msgq.h"
 
 #endif /* IPC_IPC_H */
