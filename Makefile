@@ -8,6 +8,7 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make format / check-style
 
+VERSION := 0.1.0
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
@@ -31,7 +32,8 @@ WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrit
 	  $(if $(WERROR),-Werror)
 OPT    := $(if $(SANITIZE),-O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE) \
 	     -fno-sanitize-recover=all,-O2)
-CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g $(OPT) $(WARN) -pthread -Ilib/include -Ilib \
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g $(OPT) $(WARN) -pthread -Ilib/include -Ilib -Ifs \
+	     -DIPCFS_VERSION='"$(VERSION)"' \
 	     $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = -pthread $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 
@@ -39,19 +41,26 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libipc.a
 
+# The daemon: fs/main.c plus libipcfs.a, which the unit tests link too.
 FS_SRC  := $(wildcard fs/*.c)
 FS_OBJ  := $(FS_SRC:%.c=$(BUILD)/%.o)
-IPCFS   := $(if $(FS_SRC),$(BUILD)/ipcfs)
+FSLIB_OBJ := $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+FSLIB   := $(BUILD)/libipcfs.a
+IPCFS   := $(BUILD)/ipcfs
 
 # Unit tests: tests/test_<module>.c, one binary each.
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Integration tests: tests/it_*.sh mount the daemon; tests/client_*.c are C programs they drive.
+IT_SH     := $(wildcard tests/it_*.sh)
+CLIENT_SRC := $(wildcard tests/client_*.c)
+CLIENT_BIN := $(CLIENT_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test unit-test bench install clean format check-style
-all: $(LIB) $(IPCFS) $(TEST_BIN)
+.PHONY: all deps test bench install clean format check-style run
+all: $(LIB) $(IPCFS) $(TEST_BIN) $(CLIENT_BIN)
 
 # Installs what pkg-config cannot find (scripts/install-deps.sh), once, before compiling.
 deps:
@@ -65,14 +74,18 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/ipcfs: $(FS_OBJ) $(LIB)
+$(FSLIB): $(FSLIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(IPCFS): $(BUILD)/fs/main.o $(FSLIB) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CMOCKA_LIBS) -lrt
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(FSLIB) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(CMOCKA_LIBS) -lrt
 
 test: all
-	@tests/run.sh $(BUILD) $(TEST_BIN)
+	@tests/run.sh $(BUILD) $(TEST_BIN) $(IT_SH)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
@@ -94,4 +107,17 @@ format:
 check-style:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
--include $(LIB_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(CLIENT_BIN:=.d)
+
+# Build, mount at the default mount point in the background, and say what to try.
+MOUNTPOINT ?= $(shell sed -n 's/^\#define IPCFS_DEFAULT_MOUNTPOINT "\(.*\)"/\1/p' fs/defaults.h)
+run: all
+	@mkdir -p $(MOUNTPOINT)
+	@if grep -q " $(MOUNTPOINT) fuse" /proc/mounts; then \
+		echo "ipcfs: already mounted at $(MOUNTPOINT)"; \
+	else \
+		$(IPCFS) $(MOUNTPOINT) && echo "ipcfs mounted at $(MOUNTPOINT)"; \
+	fi
+	@echo "try:  cd $(MOUNTPOINT); echo 3 > sem/pool; cat sem/pool; ls -l sem"
+	@echo "      touch mutex/m; exec 9<mutex/m  (lock)   exec 9<&-  (unlock)"
+	@echo "stop: fusermount3 -u $(MOUNTPOINT)"

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcfs.h - the daemon's core types: the filesystem, its nodes, open handles, object types.
+ *
+ * Locking:
+ * - fs->ns_lock protects the tree: every node's parent, name, hash chain, children list,
+ *   nlookup, refs and linked flag, and the object/memory counters' decisions.
+ * - node->lock protects the node's attributes (mode, owner, times) and its object state,
+ *   including the wait queues of parked requests and the poll list.
+ * - Order: ns_lock before node->lock. No fuse_reply_*, no fuse_req_interrupt_func and no
+ *   poll notification is ever made while holding either (see park.h).
+ */
+#ifndef IPCFS_IPCFS_H
+#define IPCFS_IPCFS_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <ipc/mutex.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "defaults.h"
+#include "list.h"
+
+struct node;
+struct handle;
+struct parked;
+struct pollwait;
+
+/*
+ * struct objtype - one object type (sem, mutex, ...): the directory it lives under and the
+ * operations on its objects. Every function is called with no lock held unless it says so.
+ * Functions given a request must answer it, now or later (by parking it).
+ */
+struct objtype {
+	const char *name; /* its directory at the root, and its name in messages */
+	size_t obj_size;  /* bytes of n->obj, charged against -o max_memory */
+	/* make n->obj (obj_size bytes, zeroed, already allocated): Returns 0 or -errno. */
+	int (*init)(struct node *n);
+	/* free n->obj: no handle is open and no request is parked any more */
+	void (*destroy)(struct node *n);
+	/* the object is going away (rm, rename over it, unmount): answer every parked
+	 * request with err, and make later operations through open handles fail with err */
+	void (*kill)(struct node *n, int err);
+	/* the open is allowed by the kernel; h is allocated. Returns 0 (the caller answers
+	 * and h stays open), -errno (the caller answers the error and frees h), or
+	 * IPCFS_PARKED: the type parked req and answers it later with fuse_reply_open or an
+	 * error, freeing h itself then. Must not park when create is true (a new object). */
+	int (*open)(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create);
+	/* the last close of an open file description */
+	void (*release)(struct handle *h);
+	void (*read)(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags);
+	void (*write)(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
+		      int flags);
+	void (*poll)(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph);
+	/* st_size and st_blocks (512-byte units) of the object; called with n->lock held */
+	void (*stat_size)(struct node *n, off_t *size, blkcnt_t *blocks);
+	/* an interrupted or cancelled parked request left the queue: let the others proceed
+	 * if they now can; called with n->lock held, completions are collected in done */
+	void (*requeue)(struct node *n, struct list_head *done);
+	/* complete a parked request claimed by serve/requeue/kill: reply (rc 0: success,
+	 * else -errno) and undo its effect if the reply cannot be delivered */
+	void (*complete)(struct parked *p);
+	bool direct_io; /* reads and writes bypass the page cache (every type but shm) */
+};
+
+#define IPCFS_PARKED 1 /* an operation parked its request and answers it later */
+
+/* One file or directory. ino is the node's address (FUSE_ROOT_ID for the root). */
+struct node {
+	struct ipcfs *fs;	    /* the filesystem it belongs to; immutable */
+	const struct objtype *type; /* the type tree it is in; NULL for the root; immutable */
+	bool is_dir;		    /* immutable */
+	bool fixed;		    /* root or a type directory: cannot be removed or renamed */
+	struct node *parent;	    /* protected by fs->ns_lock */
+	char *name;		    /* protected by fs->ns_lock */
+	struct node *hnext;	    /* hash chain of (parent, name); protected by fs->ns_lock */
+	struct list_head children;  /* directories: entries; protected by fs->ns_lock */
+	struct list_head sibling;   /* in parent->children; protected by fs->ns_lock */
+	uint64_t nlookup;	    /* the kernel's references; protected by fs->ns_lock */
+	uint64_t generation;	    /* tells apart nodes that reuse an address; immutable */
+	/* references, atomic: one while linked, one while nlookup > 0, one per handle, parked
+	 * request or scan. The node is freed when it drops to zero, by whoever drops it. */
+	uint32_t refs;
+	struct list_head all_link; /* objects: in fs->all_nodes; protected by fs->ns_lock */
+	bool linked;		   /* reachable by name; protected by fs->ns_lock */
+	uint32_t nsubdirs;	   /* directories: for st_nlink; protected by fs->ns_lock */
+	size_t charge;		   /* bytes charged to fs->mem_used; immutable */
+
+	struct ipc_mutex lock; /* protects everything below */
+	mode_t mode;	       /* permission bits only (S_IFMT comes from is_dir) */
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+	bool dead;		  /* removed: operations through open handles fail */
+	int dead_err;		  /* the errno they fail with (EIDRM, or EIO at unmount) */
+	struct list_head pollers; /* struct pollwait of handles waiting for a change */
+	void *obj;		  /* the type's state */
+};
+
+/* One open file description. fi->fh points to it. */
+struct handle {
+	struct node *node;   /* holds a node reference; immutable */
+	int flags;	     /* open(2) flags; immutable */
+	pid_t pid;	     /* the opener (thread id, as FUSE reports it); immutable */
+	struct pollwait *pw; /* pending poll notification; protected by node->lock */
+	void *priv;	     /* the type's per-open state; protected by node->lock */
+};
+
+/* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
+struct ipcfs {
+	struct fuse_session *se; /* set once before the loop starts */
+	struct ipc_mutex ns_lock;
+	struct node *root;	    /* immutable after setup */
+	struct node **htab;	    /* (parent, name) -> node; protected by ns_lock */
+	size_t hsize;		    /* buckets, a power of two; protected by ns_lock */
+	size_t hcount;		    /* nodes hashed; protected by ns_lock */
+	uint64_t nobjects;	    /* objects and directories below the type dirs; atomic */
+	uint64_t mem_used;	    /* bytes charged against max_memory; atomic */
+	uint64_t generation;	    /* last node generation handed out; atomic */
+	uint64_t max_objects;	    /* -o max_objects; immutable */
+	uint64_t max_memory;	    /* -o max_memory; immutable */
+	bool shutting_down;	    /* set once the loop has ended; protected by ns_lock */
+	char *mountpoint;	    /* absolute path of the mount point; immutable */
+	struct list_head all_nodes; /* every object node, for shutdown; protected by ns_lock */
+};
+
+/* The object types, in the order of their directories at the root. */
+extern const struct objtype sem_type;
+extern const struct objtype mutex_type;
+
+/* ns.c: the namespace. */
+int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes);
+void ns_shutdown(struct ipcfs *fs);
+void ns_destroy(struct ipcfs *fs);
+/* ns_node - the node of an inode number the kernel holds a reference to. */
+struct node *ns_node(fuse_req_t req, fuse_ino_t ino);
+/* ns_ref/ns_unref - keep n alive; the last unref of an unlinked, forgotten node frees it.
+ * ns_unref takes fs->ns_lock when the count drops to zero: never call it holding that. */
+void ns_ref(struct node *n);
+void ns_unref(struct node *n);
+/* ns_touch - an operation changed the object's state (mtime) or attributes (ctime).
+ * n->lock held. */
+void ns_touch(struct node *n, bool data);
+/* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
+ * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
+int ns_path(struct node *n, char *buf, size_t len);
+
+/* handle_new - a handle for an open of n by pid. Returns NULL when out of memory. */
+struct handle *handle_new(struct node *n, int flags, pid_t pid);
+/* handle_free - free h and its pending poll notification, drop its node reference. */
+void handle_free(struct handle *h);
+
+/* poll.c: readiness notification. */
+/* poll_prepare - wrap ph (may be NULL) before taking the node lock. NULL: nothing to arm. */
+struct pollwait *poll_prepare(struct fuse_pollhandle *ph);
+/* poll_arm - remember pw for h until the next change. node->lock held. */
+void poll_arm(struct handle *h, struct pollwait *pw);
+/* poll_disarm - h is closing: move its pending notification to out. node->lock held. */
+void poll_disarm(struct handle *h, struct list_head *out);
+/* poll_collect - the state changed: move every pending notification to out. node->lock held */
+void poll_collect(struct node *n, struct list_head *out);
+/* poll_notify - send and free what was collected. No lock held. */
+void poll_notify(struct list_head *collected);
+
+/* The FUSE operations of the namespace (ns.c), referenced by main.c's table. */
+void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ns_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void ns_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void ns_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		   struct fuse_file_info *fi);
+void ns_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void ns_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void ns_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ns_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ns_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void ns_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags);
+void ns_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		  struct fuse_file_info *fi);
+void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ns_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ns_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void ns_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+#endif /* IPCFS_IPCFS_H */

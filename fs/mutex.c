@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mutex.c - mutex objects: mutex/NAME.
+ *
+ * Implementation notes:
+ * - Opening acquires: an open of a held mutex parks until every earlier waiter has had it
+ *   (FIFO hand-off: the releaser gives the mutex straight to the head of the queue, so no late
+ *   opener can barge in). The mutex belongs to that open file description until its last
+ *   close (RELEASE), which the kernel also sends when the holder dies: no stale locks.
+ * - EDEADLK: every open file description of a mutex is (or was) its holder, and at most one
+ *   exists at a time. So a process that already has a descriptor on the mutex file holds the
+ *   mutex through it, and its open would wait for itself: that open fails with EDEADLK. This
+ *   also catches a child that inherited the holder's descriptor (a subshell of a script that
+ *   locked). Comparing pids instead would be wrong both ways: the kernel sends RELEASE
+ *   asynchronously after close(), so `exec 9<&-; exec 9<m` can find the mutex still held by
+ *   the same pid with nothing left open; the descriptor table (/proc/PID/fd) is the truth.
+ * - Reads return end of file; writes are refused with EPERM: a mutex carries no data.
+ *
+ * Locking: node->lock protects struct mutex_obj and its queue.
+ */
+#include "ipcfs.h"
+#include "park.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct mutex_obj {
+	struct handle *holder;	/* the open file description holding it, or NULL */
+	pid_t holder_pid;	/* who opened it (thread id, as FUSE reports it) */
+	struct timespec since;	/* CLOCK_REALTIME when it was acquired */
+	struct list_head waitq; /* parked opens, FIFO; struct parked with h = their handle */
+};
+
+static struct mutex_obj *mutex_of(struct node *n)
+{
+	return n->obj;
+}
+
+static int mutex_init_obj(struct node *n)
+{
+	list_init(&mutex_of(n)->waitq);
+	return 0;
+}
+
+/* Make h the holder. node->lock held. */
+static void mutex_take(struct node *n, struct handle *h, pid_t pid)
+{
+	struct mutex_obj *m = mutex_of(n);
+
+	m->holder = h;
+	m->holder_pid = pid;
+	clock_gettime(CLOCK_REALTIME, &m->since);
+	ns_touch(n, true);
+}
+
+/* The mutex is free: hand it to the head of the queue. node->lock held. */
+static void mutex_serve(struct node *n, struct list_head *done)
+{
+	struct mutex_obj *m = mutex_of(n);
+	struct parked *p;
+
+	if (m->holder || list_empty(&m->waitq))
+		return;
+	p = list_first_entry(&m->waitq, struct parked, link);
+	mutex_take(n, p->h, p->pid);
+	park_claim(p, 0, done);
+}
+
+/* The thread group of a thread, or -1 if it is gone. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* Does process pid have a descriptor open on path? */
+static bool has_fd_on(pid_t pid, const char *path)
+{
+	char dir[64], link[PATH_MAX + 32], target[PATH_MAX];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		found = strcmp(target, path) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Would an open of the held mutex n by requester wait for itself? No lock held. */
+static bool mutex_self_deadlock(struct node *n, pid_t requester)
+{
+	char rel[PATH_MAX], path[PATH_MAX + 1];
+	pid_t tg = tgid_of(requester);
+
+	if (tg < 0)
+		return false;
+	if (ns_path(n, rel, sizeof(rel)) != 0)
+		return false;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", n->fs->mountpoint, rel) >= sizeof(path))
+		return false;
+	return has_fd_on(tg, path);
+}
+
+static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
+{
+	struct node *n = h->node;
+	struct mutex_obj *m = mutex_of(n);
+	struct parked *p;
+
+	ipc_mutex_lock(&n->lock);
+	if (!m->holder && list_empty(&m->waitq)) {
+		mutex_take(n, h, h->pid);
+		ipc_mutex_unlock(&n->lock);
+		return 0;
+	}
+	ipc_mutex_unlock(&n->lock);
+
+	if (create)
+		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
+	if (mutex_self_deadlock(n, h->pid))
+		return -EDEADLK;
+	if (h->flags & O_NONBLOCK)
+		return -EAGAIN;
+
+	p = park_new(req, h, 0, 0);
+	if (!p)
+		return -ENOMEM;
+	p->fi = *fi;
+	if (!park_arm(p)) {
+		ipc_mutex_unlock(&n->lock);
+		park_answer(p, -EINTR);
+		return IPCFS_PARKED;
+	}
+	if (n->dead) {
+		int err = n->dead_err;
+
+		ipc_mutex_unlock(&n->lock);
+		park_answer(p, -err);
+		return IPCFS_PARKED;
+	}
+	if (!m->holder && list_empty(&m->waitq)) {
+		mutex_take(n, h, h->pid);
+		ipc_mutex_unlock(&n->lock);
+		park_answer(p, 0);
+		return IPCFS_PARKED;
+	}
+	park_enqueue(p, &m->waitq);
+	ipc_mutex_unlock(&n->lock);
+	return IPCFS_PARKED;
+}
+
+static void mutex_release(struct handle *h)
+{
+	struct node *n = h->node;
+	struct mutex_obj *m = mutex_of(n);
+	LIST_HEAD_DECL(done);
+
+	ipc_mutex_lock(&n->lock);
+	if (m->holder == h) {
+		m->holder = NULL;
+		ns_touch(n, true);
+		mutex_serve(n, &done);
+	}
+	ipc_mutex_unlock(&n->lock);
+	park_finish(&done);
+}
+
+static void mutex_complete(struct parked *p)
+{
+	if (p->rc) {
+		fuse_reply_err(p->req, -p->rc);
+		handle_free(p->h);
+		return;
+	}
+	if (fuse_reply_open(p->req, &p->fi) < 0) {
+		/* the opener is gone: no RELEASE will come, pass the mutex on */
+		mutex_release(p->h);
+		handle_free(p->h);
+	}
+}
+
+static void mutex_requeue(struct node *n, struct list_head *done)
+{
+	mutex_serve(n, done);
+}
+
+static void mutex_kill(struct node *n, int err)
+{
+	LIST_HEAD_DECL(done);
+	LIST_HEAD_DECL(pw);
+
+	ipc_mutex_lock(&n->lock);
+	n->dead = true;
+	n->dead_err = err;
+	park_kill_queue(&mutex_of(n)->waitq, -err, &done);
+	poll_collect(n, &pw);
+	ipc_mutex_unlock(&n->lock);
+	park_finish(&done);
+	poll_notify(&pw);
+}
+
+static void mutex_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
+{
+	struct node *n = h->node;
+	int err;
+
+	(void)size;
+	(void)off;
+	(void)flags;
+	ipc_mutex_lock(&n->lock);
+	err = n->dead ? n->dead_err : 0;
+	ipc_mutex_unlock(&n->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, NULL, 0); /* end of file: a mutex carries no data */
+}
+
+static void mutex_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
+			int flags)
+{
+	(void)h;
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)flags;
+	fuse_reply_err(req, EPERM);
+}
+
+static void mutex_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
+{
+	/* reads never block (end of file) and writes fail at once: always ready */
+	(void)h;
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+}
+
+static void mutex_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
+{
+	*size = mutex_of(n)->holder ? 1 : 0;
+	*blocks = 0;
+}
+
+const struct objtype mutex_type = {
+	.name = "mutex",
+	.obj_size = sizeof(struct mutex_obj),
+	.init = mutex_init_obj,
+	.kill = mutex_kill,
+	.open = mutex_open,
+	.release = mutex_release,
+	.read = mutex_read,
+	.write = mutex_write,
+	.poll = mutex_poll,
+	.stat_size = mutex_stat_size,
+	.requeue = mutex_requeue,
+	.complete = mutex_complete,
+	.direct_io = true,
+};

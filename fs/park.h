@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * park.h - parked requests: operations that must wait keep their FUSE request in a wait queue
+ * of the object and return their thread to the loop; whichever operation later makes them
+ * satisfiable answers them.
+ *
+ * Life of a parked request:
+ *
+ *   park_new ──► park_arm ──► (n->lock held) ──► park_enqueue ──► QUEUED
+ *                  │  registers the interrupt callback first, so no interrupt is missed
+ *                  ├─ interrupted already: the caller answers EINTR (park_answer)
+ *                  └─ satisfiable after all: the caller applies it and answers (park_answer)
+ *
+ *   QUEUED ──► claimed under n->lock by exactly one of:
+ *                 a waker (serve: the wait is satisfied, its effect applied),
+ *                 the interrupt callback (EINTR, no effect),
+ *                 kill (rm: EIDRM; unmount: EIO)
+ *          ──► CLAIMED: the claimer answers after dropping n->lock (park_finish), and
+ *              frees the request. Nobody else touches it.
+ *
+ * Interrupt races (see FUSE-NOTES): the callback may run synchronously inside
+ * fuse_req_interrupt_func, or concurrently with a waker on another thread. Both sides decide
+ * under n->lock, and the state says who answers. Before a claimer other than the callback
+ * answers, it deregisters the callback (fuse_req_interrupt_func(req, NULL, NULL)); libfuse
+ * runs callbacks under the request's own lock, so that call also waits for a callback still
+ * running, after which the parked request can be freed safely. Hence the rule: never hold
+ * n->lock while answering or deregistering.
+ */
+#ifndef IPCFS_PARK_H
+#define IPCFS_PARK_H
+
+#include "ipcfs.h"
+
+#include <time.h>
+
+enum park_state {
+	PARK_NEW,     /* armed, not yet in a queue */
+	PARK_QUEUED,  /* in a wait queue of its node */
+	PARK_CLAIMED, /* taken out by exactly one claimer, who answers it */
+};
+
+struct parked {
+	struct list_head link;	  /* in a wait queue, then in a claimer's done list; n->lock */
+	fuse_req_t req;		  /* immutable */
+	struct node *node;	  /* holds a node reference; immutable */
+	struct handle *h;	  /* the handle it came through; immutable */
+	enum park_state state;	  /* protected by node->lock */
+	bool interrupted;	  /* the interrupt came while PARK_NEW; protected by node->lock */
+	int rc;			  /* what to answer: 0 success or -errno; set by the claimer */
+	pid_t pid;		  /* the caller (for inspection and deadlock checks); immutable */
+	struct timespec since;	  /* CLOCK_REALTIME when it parked; immutable */
+	int kind;		  /* what it waits for, in the type's own terms; immutable */
+	uint64_t arg;		  /* the type's argument (units, bytes...); immutable */
+	size_t size;		  /* bytes to report or to read; set by the type */
+	struct fuse_file_info fi; /* opens: what to answer with */
+};
+
+/* park_new - a parked request for req on h's node (h may be a fresh handle of an open).
+ * Takes a node reference. Returns NULL when out of memory (nothing changed). */
+struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg);
+
+/*
+ * park_arm - register the interrupt callback, then take n->lock. Returns with n->lock held:
+ * true if the request may be queued, false if it was interrupted already (the caller then
+ * drops the lock and calls park_answer(p, -EINTR)).
+ */
+bool park_arm(struct parked *p);
+
+/* park_enqueue - append p to queue (FIFO). n->lock held. */
+void park_enqueue(struct parked *p, struct list_head *queue);
+
+/* park_claim - take p out of its queue to be answered with rc; append it to done. The caller
+ * has applied p's effect (if rc == 0). n->lock held. */
+void park_claim(struct parked *p, int rc, struct list_head *done);
+
+/* park_finish - answer and free every request of done, through its type's complete().
+ * No lock held. */
+void park_finish(struct list_head *done);
+
+/* park_answer - answer p, armed but never queued, with rc (the caller applied its effect if
+ * rc == 0) and free it. No lock held. */
+void park_answer(struct parked *p, int rc);
+
+/* park_kill_queue - claim every request of queue with rc. n->lock held. */
+void park_kill_queue(struct list_head *queue, int rc, struct list_head *done);
+
+#endif /* IPCFS_PARK_H */

@@ -1,0 +1,153 @@
+#!/bin/bash
+# lib.sh - sourced by the integration tests (tests/it_*.sh): mount a fresh ipcfs in a
+# temporary directory, run test functions bounded in time, report TAP-like lines, and always
+# unmount (trap), also when a test fails or the script is killed.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   test_something() { ...; expect_eq "$(stat -c %s "$MNT/sem/s")" 3 "count"; }
+#   mount_ipcfs [ipcfs options...]
+#   run_test test_something
+#   finish
+#
+# Environment: IPCFS (the daemon binary, default build/ipcfs), IPC_TEST_STEP_TIMEOUT.
+set -u
+
+IPCFS=${IPCFS:-build/ipcfs}
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD_DIR=$(cd "$(dirname "$IPCFS")" && pwd)
+T_NUM=0
+T_FAILED=0
+T_CUR_FAILED=0
+MNT=
+DAEMON_PID=
+DAEMON_LOG=
+WORK=$(mktemp -d /tmp/ipcfs-test.XXXXXX)
+
+say() { printf '# %s\n' "$*"; }
+
+# fail MESSAGE: the current test fails (it goes on, to report every broken expectation).
+fail() {
+	printf '#   FAIL: %s\n' "$*"
+	T_CUR_FAILED=1
+}
+
+expect_eq() { # ACTUAL EXPECTED MESSAGE
+	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+expect_rc() { # EXPECTED_RC MESSAGE -- COMMAND...: run COMMAND, check its exit status
+	local want=$1 msg=$2 rc
+	shift 3
+	"$@"
+	rc=$?
+	[ "$rc" -eq "$want" ] || fail "$msg: exit status $rc, expected $want"
+}
+
+# The errno text a failed command printed must contain PATTERN.
+expect_err() { # PATTERN MESSAGE -- COMMAND...
+	local pat=$1 msg=$2 out
+	shift 3
+	if out=$("$@" 2>&1); then
+		fail "$msg: succeeded, expected an error matching '$pat'"
+	elif ! grep -q -- "$pat" <<<"$out"; then
+		fail "$msg: error '$out' does not match '$pat'"
+	fi
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND every 10 ms until it succeeds; 1 on timeout.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.01
+	done
+}
+
+mounted() { grep -q " $MNT fuse" /proc/mounts; }
+
+# mount_ipcfs [OPTIONS...]: start the daemon in the foreground (so that we know its pid and
+# see its stderr, sanitizer reports included) on a new mount point $MNT.
+mount_ipcfs() {
+	MNT=$WORK/mnt
+	DAEMON_LOG=$WORK/daemon.log
+	mkdir -p "$MNT"
+	"$IPCFS" -f "$@" "$MNT" 2>>"$DAEMON_LOG" &
+	DAEMON_PID=$!
+	if ! wait_until 10 mounted; then
+		echo "Bail out! ipcfs did not mount: $(cat "$DAEMON_LOG")"
+		exit 1
+	fi
+}
+
+# unmount_ipcfs: SIGTERM the daemon, wait for it (bounded), report a crash or sanitizer
+# findings as a failed test.
+unmount_ipcfs() {
+	local rc=0
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	for _ in $(seq 500); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -KILL "$DAEMON_PID" 2>/dev/null
+		T_NUM=$((T_NUM + 1))
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_NUM - daemon exits on SIGTERM"
+	fi
+	wait "$DAEMON_PID" 2>/dev/null
+	rc=$?
+	DAEMON_PID=
+	mounted && fusermount3 -u -z "$MNT" 2>/dev/null
+	if [ "$rc" -ne 0 ] || grep -qE 'Sanitizer|runtime error|LeakSanitizer' "$DAEMON_LOG"; then
+		T_NUM=$((T_NUM + 1))
+		T_FAILED=$((T_FAILED + 1))
+		echo "not ok $T_NUM - daemon exited cleanly (status $rc)"
+		sed 's/^/#   /' "$DAEMON_LOG" | head -60
+	fi
+}
+
+cleanup() {
+	# stopping the daemon answers every caller still blocked in it with EIO, so a failed
+	# test's leftover background processes end too
+	unmount_ipcfs
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# run_test FUNCTION [TIMEOUT]: run one test in a subshell bounded in time.
+run_test() {
+	local name=$1 limit=${2:-${IPC_TEST_STEP_TIMEOUT:-60}} rc
+	T_NUM=$((T_NUM + 1))
+	(
+		T_CUR_FAILED=0
+		cd "$MNT" || exit 1
+		"$name"
+		exit $T_CUR_FAILED
+	) &
+	local pid=$!
+	(
+		sleep "$limit"
+		kill -KILL "$pid" 2>/dev/null
+	) &
+	local watchdog=$!
+	wait "$pid"
+	rc=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $T_NUM - $name"
+	else
+		[ "$rc" -eq 137 ] && echo "#   timed out after ${limit}s"
+		echo "not ok $T_NUM - $name"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+finish() {
+	unmount_ipcfs
+	echo "1..$T_NUM"
+	[ "$T_FAILED" -eq 0 ]
+}
