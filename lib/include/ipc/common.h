@@ -24,7 +24,7 @@
 #include <time.h>
 
 /* Flags for the init functions. */
-#define IPC_SHARED 0x1u /* usable between processes (in MAP_SHARED memory) */
+#define IPC_SHARED 0x1u		  /* usable between processes (in MAP_SHARED memory) */
 #define IPC_INIT_VALID IPC_SHARED /* every init flag */
 
 /*
