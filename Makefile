@@ -5,6 +5,7 @@
 #   make test            build and run every test (installs missing dependencies first)
 #   make test SANITIZE=address,undefined   the same under ASan+UBSan (likewise thread)
 #   make bench           benchmarks: ours against glibc, the kernel and FUSE itself
+#   make fuzz            libFuzzer on the semaphore text parser (clang; FUZZ_SECONDS=30)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make format / check-style
 
@@ -59,7 +60,7 @@ BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test bench install clean format check-style run
+.PHONY: all deps test bench fuzz fuzz-deps install clean format check-style run
 all: $(LIB) $(IPCFS) $(TEST_BIN) $(CLIENT_BIN)
 
 # Installs what pkg-config cannot find (scripts/install-deps.sh), once, before compiling.
@@ -89,6 +90,35 @@ test: all
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# libFuzzer with ASan+UBSan on the parser of the text written to semaphore files. Built by
+# clang from the sources (not from the $(CC) objects); the corpus grows in $(BUILD)/fuzz/corpus
+# from a few seeds, and a crashing input is saved as $(BUILD)/fuzz/crash-<sha1>.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SEMTEXT := $(FUZZ_DIR)/fuzz_semtext
+
+$(FUZZ_SEMTEXT): tests/fuzz_semtext.c fs/semtext.c fs/semtext.h Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Ifs \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/fuzz_semtext.c fs/semtext.c
+
+fuzz-deps:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || scripts/install-deps.sh --fuzz
+
+$(FUZZ_SEMTEXT): | fuzz-deps
+
+fuzz: $(FUZZ_SEMTEXT)
+	@mkdir -p $(FUZZ_DIR)/corpus
+	@cd $(FUZZ_DIR)/corpus && printf '' >empty && printf ' \n' >space && printf '1' >one && \
+		printf '+42\n' >plus && printf '\t-3\n' >minus && printf '0' >zero && \
+		printf '00' >zeros && printf -- '-0' >minus-zero && printf '2147483647' >max && \
+		printf '2147483648' >max-plus-1 && printf '99999999999999999999' >huge && \
+		printf '1 2' >two && printf '0x10' >hex && printf '1\0' >nul
+	$(FUZZ_SEMTEXT) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_DIR)/ \
+		$(FUZZ_DIR)/corpus
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ipc

@@ -76,7 +76,7 @@ static bool sem_take(struct ipc_sem *s, uint32_t n, uint32_t *seen)
  * succeeds restores the full budget, one that fails halves it, and every SEM_PROBE_EVERY-th
  * slow wait of a thread spins the full budget to find out whether spinning pays again.
  */
-#define SEM_PROBE_EVERY 64
+#define SEM_PROBE_EVERY 128
 
 static bool sem_spin(struct ipc_sem *s, uint32_t n, uint32_t *seen)
 {

@@ -1,9 +1,14 @@
 #!/bin/sh
 # Install what ipcfs needs to build, test and run on Debian 12 (or a derivative).
 # Called by `make` when pkg-config cannot find a dependency; safe to run again.
+#   install-deps.sh          what `make`, `make test` and `make run` need
+#   install-deps.sh --fuzz   also clang and its fuzzer runtime, for `make fuzz`
 set -eu
 
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev"
+if [ "${1:-}" = "--fuzz" ]; then
+	PKGS="$PKGS clang libclang-rt-dev"
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=
