@@ -108,7 +108,7 @@ struct handle {
 	int flags;	     /* open(2) flags; immutable */
 	pid_t pid;	     /* the opener (thread id, as FUSE reports it); immutable */
 	struct pollwait *pw; /* pending poll notification; protected by node->lock */
-	void *priv;	     /* the type's per-open state; protected by node->lock */
+	uint64_t state[2];   /* the type's per-open state; protected by node->lock */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
@@ -132,6 +132,7 @@ struct ipcfs {
 /* The object types, in the order of their directories at the root. */
 extern const struct objtype sem_type;
 extern const struct objtype mutex_type;
+extern const struct objtype fifo_type;
 
 /* ns.c: the namespace. */
 int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes);
@@ -146,6 +147,10 @@ void ns_unref(struct node *n);
 /* ns_touch - an operation changed the object's state (mtime) or attributes (ctime).
  * n->lock held. */
 void ns_touch(struct node *n, bool data);
+/* ns_charge - take bytes of -o max_memory for an object's contents: 0 or -ENOSPC (nothing
+ * taken). ns_uncharge gives them back. No lock needed. */
+int ns_charge(struct ipcfs *fs, size_t bytes);
+void ns_uncharge(struct ipcfs *fs, size_t bytes);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
 int ns_path(struct node *n, char *buf, size_t len);

@@ -12,8 +12,12 @@
  *   one while the kernel remembers it (nlookup > 0), one per handle and parked request; the
  *   last one to drop it frees it, so an object removed while open or waited on lives on until
  *   its last handle closes (operations through those fail with EIDRM) and the kernel forgets it.
- * - readdir works on a snapshot of the directory taken at opendir, so offsets stay valid
- *   whatever is created or removed meanwhile.
+ * - readdir works on a snapshot of the directory, so offsets stay valid whatever is created or
+ *   removed meanwhile; a read from offset 0 (the first, or after rewinddir) takes a fresh one,
+ *   so a program that deletes while scanning and then rescans sees what is left.
+ * - fs->all_nodes holds every object until it is freed, and every removed directory until it
+ *   is freed: the kernel or an open handle may still hold them when the daemon stops, and
+ *   ns_destroy frees them then (a linked directory is freed with the tree).
  *
  * Locking: fs->ns_lock for the tree, node->lock for attributes (see ipcfs.h).
  */
@@ -171,9 +175,13 @@ static void node_free(struct node *n)
 	free(n);
 }
 
-/* Free a charged node nobody references any more, and give back its charge. */
+/* Free a charged node nobody references any more, and give back its charge. Takes ns_lock
+ * (the node is in fs->all_nodes until now). */
 static void node_discard(struct node *n)
 {
+	ipc_mutex_lock(&n->fs->ns_lock);
+	list_del(&n->all_link);
+	ipc_mutex_unlock(&n->fs->ns_lock);
 	__atomic_sub_fetch(&n->fs->mem_used, n->charge, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&n->fs->nobjects, 1, __ATOMIC_RELAXED);
 	node_free(n);
@@ -190,45 +198,84 @@ void ns_unref(struct node *n)
 		node_discard(n);
 }
 
-/* Take the charge for one more node: -ENOSPC past -o max_objects or -o max_memory. */
+/* Take a reference unless the node is already being discarded (refs reached zero). For
+ * walkers of fs->all_nodes, with ns_lock held: node_discard waits for it to leave the list. */
+static bool ref_unless_zero(struct node *n)
+{
+	uint32_t r = __atomic_load_n(&n->refs, __ATOMIC_RELAXED);
+
+	do {
+		if (r == 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&n->refs, &r, r + 1, true, __ATOMIC_ACQUIRE,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Add to *v unless that passes cap. A plain add-check-undo would make two racing creations
+ * near the cap both fail, where one fits. */
+static bool add_capped(uint64_t *v, uint64_t add, uint64_t cap)
+{
+	uint64_t old = __atomic_load_n(v, __ATOMIC_RELAXED);
+
+	do {
+		if (add > cap || old > cap - add)
+			return false;
+	} while (!__atomic_compare_exchange_n(v, &old, old + add, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Take the charge for one more node: -ENOSPC past -o max_objects or -o max_memory, with
+ * nothing charged. */
 static int charge(struct ipcfs *fs, size_t bytes)
 {
-	uint64_t objs = __atomic_add_fetch(&fs->nobjects, 1, __ATOMIC_RELAXED);
-	uint64_t mem = __atomic_add_fetch(&fs->mem_used, bytes, __ATOMIC_RELAXED);
-
-	if (objs > fs->max_objects || mem > fs->max_memory) {
+	if (!add_capped(&fs->nobjects, 1, fs->max_objects))
+		return -ENOSPC;
+	if (!add_capped(&fs->mem_used, bytes, fs->max_memory)) {
 		__atomic_sub_fetch(&fs->nobjects, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&fs->mem_used, bytes, __ATOMIC_RELAXED);
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+int ns_charge(struct ipcfs *fs, size_t bytes)
+{
+	return add_capped(&fs->mem_used, bytes, fs->max_memory) ? 0 : -ENOSPC;
+}
+
+void ns_uncharge(struct ipcfs *fs, size_t bytes)
+{
+	__atomic_sub_fetch(&fs->mem_used, bytes, __ATOMIC_RELAXED);
 }
 
 /* Make n reachable as parent/name. ns_lock held; n holds its charge already. */
 static void link_node(struct ipcfs *fs, struct node *parent, struct node *n)
 {
 	n->parent = parent;
-	n->linked = true;
+	/* linked and nsubdirs are also read by fill_attr, under node->lock only */
+	__atomic_store_n(&n->linked, true, __ATOMIC_RELAXED);
 	ns_ref(n); /* the link's reference */
 	hash_add(fs, n);
 	list_add_tail(&n->sibling, &parent->children);
 	if (n->is_dir)
-		parent->nsubdirs++;
+		__atomic_add_fetch(&parent->nsubdirs, 1, __ATOMIC_RELAXED);
 	else
 		list_add_tail(&n->all_link, &fs->all_nodes);
 }
 
 /* Make n unreachable. ns_lock held. The caller drops the link's reference (ns_unref) after
- * releasing ns_lock, and kills the object first if it is one. */
+ * releasing ns_lock, and kills the object first if it is one. The node stays in (an object)
+ * or joins (a directory) fs->all_nodes until it is freed. */
 static void unlink_node(struct ipcfs *fs, struct node *n)
 {
 	hash_del(fs, n);
 	list_del(&n->sibling);
-	if (n->is_dir)
-		n->parent->nsubdirs--;
-	else
-		list_del(&n->all_link);
-	n->linked = false;
+	if (n->is_dir) {
+		__atomic_sub_fetch(&n->parent->nsubdirs, 1, __ATOMIC_RELAXED);
+		list_add_tail(&n->all_link, &fs->all_nodes);
+	}
+	__atomic_store_n(&n->linked, false, __ATOMIC_RELAXED);
 }
 
 /* Remove an unlinked node's object from use (EIDRM to its waiters and handles), then drop the
@@ -258,7 +305,12 @@ static void fill_attr(struct node *n, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = nodeid(n);
 	st->st_mode = (n->is_dir ? S_IFDIR : S_IFREG) | n->mode;
-	st->st_nlink = n->is_dir ? 2 + __atomic_load_n(&n->nsubdirs, __ATOMIC_RELAXED) : 1;
+	if (!__atomic_load_n(&n->linked, __ATOMIC_RELAXED))
+		st->st_nlink = 0; /* removed, still open: what fstat says on every filesystem */
+	else if (n->is_dir)
+		st->st_nlink = 2 + __atomic_load_n(&n->nsubdirs, __ATOMIC_RELAXED);
+	else
+		st->st_nlink = 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
 	st->st_blksize = 4096;
@@ -331,8 +383,10 @@ void ns_shutdown(struct ipcfs *fs)
 	{
 		if (!all)
 			break;
-		ns_ref(n);
-		all[i++] = n;
+		/* removed objects are dead already (EIDRM) and have no waiters; the directories
+		 * here are removed ones */
+		if (n->linked && ref_unless_zero(n))
+			all[i++] = n;
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
 	for (size_t k = 0; k < i; k++) {
@@ -359,6 +413,16 @@ static void free_subtree(struct node *d)
 
 void ns_destroy(struct ipcfs *fs)
 {
+	struct node *n, *tmp;
+
+	/* nodes removed while still referenced: no longer in the tree */
+	list_for_each_entry_safe(n, tmp, &fs->all_nodes, all_link)
+	{
+		if (!n->linked) {
+			list_del(&n->all_link);
+			node_free(n);
+		}
+	}
 	if (fs->root) {
 		free_subtree(fs->root);
 		node_free(fs->root);
@@ -548,10 +612,21 @@ static int make_node(fuse_req_t req, struct node *dir, const char *name, mode_t 
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	int rc = check_new_name(dir, name);
+	gid_t gid = ctx->gid;
 
 	if (rc)
 		return rc;
-	*out = node_alloc(req_fs(req), dir->type, is_dir, name, mode, ctx->uid, ctx->gid);
+	/* A set-group-ID directory gives its group to what is made in it, and the bit to its
+	 * subdirectories, as on every Linux filesystem: how a group shares a namespace. (The
+	 * kernel already dropped S_ISGID from the mode of a file its caller may not have.) */
+	ipc_mutex_lock(&dir->lock);
+	if (dir->mode & S_ISGID) {
+		gid = dir->gid;
+		if (is_dir)
+			mode |= S_ISGID;
+	}
+	ipc_mutex_unlock(&dir->lock);
+	*out = node_alloc(req_fs(req), dir->type, is_dir, name, mode, ctx->uid, gid);
 	if (!*out)
 		return -ENOMEM;
 	rc = charge(req_fs(req), (*out)->charge);
@@ -816,8 +891,8 @@ void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 		hash_del(fs, n);
 		list_del(&n->sibling);
 		if (n->is_dir) {
-			from->nsubdirs--;
-			to->nsubdirs++;
+			__atomic_sub_fetch(&from->nsubdirs, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&to->nsubdirs, 1, __ATOMIC_RELAXED);
 		}
 		free(n->name);
 		n->name = newcopy;
@@ -828,6 +903,15 @@ void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 		ipc_mutex_lock(&n->lock);
 		ns_touch(n, false);
 		ipc_mutex_unlock(&n->lock);
+		/* both directories' contents changed (ls -t, make, backup tools look) */
+		ipc_mutex_lock(&from->lock);
+		ns_touch(from, true);
+		ipc_mutex_unlock(&from->lock);
+		if (to != from) {
+			ipc_mutex_lock(&to->lock);
+			ns_touch(to, true);
+			ipc_mutex_unlock(&to->lock);
+		}
 	}
 unlock:
 	ipc_mutex_unlock(&fs->ns_lock);
@@ -850,6 +934,13 @@ struct dirsnap {
 	struct dirent_snap ent[];
 };
 
+/* An open directory. The kernel sends one READDIR at a time per open directory (it holds the
+ * file's readdir lock), so nothing here needs a lock. */
+struct dirhandle {
+	struct node *dir;     /* holds a node reference */
+	struct dirsnap *snap; /* what readdir lists; NULL until the first read */
+};
+
 static void dirsnap_free(struct dirsnap *s)
 {
 	for (size_t i = 0; s && i < s->count; i++)
@@ -857,17 +948,14 @@ static void dirsnap_free(struct dirsnap *s)
 	free(s);
 }
 
-void ns_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* The entries of d now: ".", ".." and its children. NULL when out of memory. A name whose
+ * copy failed is left out of the listing. Takes ns_lock. */
+static struct dirsnap *dirsnap_take(struct ipcfs *fs, struct node *d)
 {
-	struct ipcfs *fs = req_fs(req);
-	struct node *d = ns_node(req, ino), *n;
-	struct dirsnap *s = NULL;
+	struct dirsnap *s;
 	size_t count = 2, i = 0;
+	struct node *n;
 
-	if (!d->is_dir) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
 	ipc_mutex_lock(&fs->ns_lock);
 	list_for_each_entry(n, &d->children, sibling) count++;
 	s = malloc(sizeof(*s) + count * sizeof(s->ent[0]));
@@ -880,23 +968,58 @@ void ns_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	s->count = i;
 unlock:
 	ipc_mutex_unlock(&fs->ns_lock);
-	if (!s) {
+	return s;
+}
+
+static void dirhandle_free(struct dirhandle *dh)
+{
+	dirsnap_free(dh->snap);
+	ns_unref(dh->dir);
+	free(dh);
+}
+
+void ns_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct node *d = ns_node(req, ino);
+	struct dirhandle *dh;
+
+	if (!d->is_dir) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	dh = calloc(1, sizeof(*dh));
+	if (!dh) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)s;
+	ns_ref(d);
+	dh->dir = d;
+	fi->fh = (uint64_t)(uintptr_t)dh;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		dirsnap_free(s); /* the opener is gone: no releasedir will come */
+		dirhandle_free(dh); /* the opener is gone: no releasedir will come */
 }
 
 void ns_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
-	struct dirsnap *s = (struct dirsnap *)(uintptr_t)fi->fh;
-	char *buf = malloc(size);
+	struct dirhandle *dh = (struct dirhandle *)(uintptr_t)fi->fh;
+	struct dirsnap *s;
+	char *buf;
 	size_t pos = 0;
 
 	(void)ino;
+	if (off == 0 || !dh->snap) {
+		/* a listing (re)starts: show the directory as it is now */
+		s = dirsnap_take(req_fs(req), dh->dir);
+		if (!s) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		dirsnap_free(dh->snap);
+		dh->snap = s;
+	}
+	s = dh->snap;
+	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -907,7 +1030,7 @@ void ns_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		size_t len;
 
 		if (!s->ent[i].name)
-			continue; /* strdup failed at opendir: leave the entry out */
+			continue; /* strdup failed: leave the entry out */
 		len = fuse_add_direntry(req, buf + pos, size - pos, s->ent[i].name, &st,
 					(off_t)i + 1);
 		if (len > size - pos)
@@ -921,6 +1044,6 @@ void ns_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void ns_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	dirhandle_free((struct dirhandle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
