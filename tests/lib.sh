@@ -15,12 +15,14 @@ set -u
 IPCFS=${IPCFS:-build/ipcfs}
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD_DIR=$(cd "$(dirname "$IPCFS")" && pwd)
+IPCFS=$BUILD_DIR/$(basename "$IPCFS") # absolute: tests run with the mount as cwd
 T_NUM=0
 T_FAILED=0
 T_CUR_FAILED=0
 MNT=
 DAEMON_PID=
 DAEMON_LOG=
+MOUNTS=0
 WORK=$(mktemp -d /tmp/ipcfs-test.XXXXXX)
 
 say() { printf '# %s\n' "$*"; }
@@ -69,8 +71,9 @@ mounted() { grep -q " $MNT fuse" /proc/mounts; }
 # mount_ipcfs [OPTIONS...]: start the daemon in the foreground (so that we know its pid and
 # see its stderr, sanitizer reports included) on a new mount point $MNT.
 mount_ipcfs() {
+	MOUNTS=$((MOUNTS + 1))
 	MNT=$WORK/mnt
-	DAEMON_LOG=$WORK/daemon.log
+	DAEMON_LOG=$WORK/daemon.$MOUNTS.log # one per mount: a report fails only its own
 	mkdir -p "$MNT"
 	"$IPCFS" -f "$@" "$MNT" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
@@ -128,14 +131,18 @@ run_test() {
 		exit $T_CUR_FAILED
 	) &
 	local pid=$!
+	# the watchdog polls, so that it ends (with no sleep left behind holding our stdout)
+	# within 0.1 s of the test
 	(
-		sleep "$limit"
+		for ((i = 0; i < limit * 10; i++)); do
+			sleep 0.1
+			kill -0 "$pid" 2>/dev/null || exit 0
+		done
 		kill -KILL "$pid" 2>/dev/null
 	) &
 	local watchdog=$!
 	wait "$pid"
 	rc=$?
-	kill "$watchdog" 2>/dev/null
 	wait "$watchdog" 2>/dev/null
 	if [ "$rc" -eq 0 ]; then
 		echo "ok $T_NUM - $name"
