@@ -17,12 +17,22 @@
 /* -o max_memory: bytes the daemon may spend on objects, their names and their contents. */
 #define IPCFS_DEFAULT_MAX_MEMORY (256ULL << 20)
 
-/*
- * An open of a mutex by the process that holds it: the holder may just have closed its
- * descriptor, and the kernel sends that RELEASE asynchronously, so the open waits this long
- * for it before failing with EDEADLK.
- */
-#define IPCFS_EDEADLK_GRACE_MS 100
+/* -o fifo_capacity: bytes a new FIFO buffers (xattr user.capacity per FIFO), and its bounds. */
+#define IPCFS_DEFAULT_FIFO_CAPACITY (64u << 10)
+#define IPCFS_MAX_FIFO_CAPACITY (64u << 20)
+
+/* -o mq_msgsize and -o mq_max_msgs: a new queue's limits (xattrs user.msgsize and
+ * user.max_msgs per queue). 1024 messages: a shell loop filling a queue nobody reads stops
+ * only far beyond what a script would expect to hold. */
+#define IPCFS_DEFAULT_MQ_MSGSIZE 8192u
+#define IPCFS_MAX_MQ_MSGSIZE (1u << 20)
+#define IPCFS_DEFAULT_MQ_MAX_MSGS 1024u
+#define IPCFS_MAX_MQ_MAX_MSGS (1u << 20)
+/* Message priorities are 0 .. MQ_PRIOS-1, higher first; q@P is queue q at priority P. */
+#define MQ_PRIOS 32
+
+/* -o shm_max_size: the largest a shared-memory segment may grow. */
+#define IPCFS_DEFAULT_SHM_MAX_SIZE (1ULL << 30)
 
 /* Cache lifetimes given to the kernel, in seconds. Every namespace change goes through this
  * mount, so entries may be cached long; object sizes change with every operation: never. */

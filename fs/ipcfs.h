@@ -59,6 +59,14 @@ struct objtype {
 	void (*poll)(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph);
 	/* st_size and st_blocks (512-byte units) of the object; called with n->lock held */
 	void (*stat_size)(struct node *n, off_t *size, blkcnt_t *blocks);
+	/* truncate/ftruncate/O_TRUNC: 0 or -errno. NULL: accepted and ignored (what
+	 * `echo x > obj` sends for an IPC object) */
+	int (*truncate)(struct node *n, off_t size);
+	/* extended attributes "user.NAME" the type offers (NULL-terminated names without the
+	 * "user." prefix); get writes the value as decimal text, set parses one: 0 or -errno */
+	const char *const *xattrs;
+	int (*getxattr)(struct node *n, const char *name, uint64_t *value);
+	int (*setxattr)(struct node *n, const char *name, uint64_t value);
 	/* an interrupted or cancelled parked request left the queue: let the others proceed
 	 * if they now can; called with n->lock held, completions are collected in done */
 	void (*requeue)(struct node *n, struct list_head *done);
@@ -100,6 +108,8 @@ struct node {
 	int dead_err;		  /* the errno they fail with (EIDRM, or EIO at unmount) */
 	struct list_head pollers; /* struct pollwait of handles waiting for a change */
 	void *obj;		  /* the type's state */
+	struct node *alias_of;	  /* mq/q@P: the queue q it stands for (holds a reference) */
+	unsigned alias_prio;	  /* mq/q@P: P; both immutable */
 };
 
 /* One open file description. fi->fh points to it. */
@@ -108,7 +118,8 @@ struct handle {
 	int flags;	     /* open(2) flags; immutable */
 	pid_t pid;	     /* the opener (thread id, as FUSE reports it); immutable */
 	struct pollwait *pw; /* pending poll notification; protected by node->lock */
-	uint64_t state[2];   /* the type's per-open state; protected by node->lock */
+	uint64_t state[3];   /* the type's per-open state; protected by node->lock */
+	unsigned alias_prio; /* opened as mq/q@P: P, the priority of its sends; immutable */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
@@ -124,6 +135,10 @@ struct ipcfs {
 	uint64_t generation;	    /* last node generation handed out; atomic */
 	uint64_t max_objects;	    /* -o max_objects; immutable */
 	uint64_t max_memory;	    /* -o max_memory; immutable */
+	uint32_t fifo_capacity;	    /* -o fifo_capacity: a new FIFO's capacity; immutable */
+	uint32_t mq_msgsize;	    /* -o mq_msgsize: a new queue's message size; immutable */
+	uint32_t mq_max_msgs;	    /* -o mq_max_msgs: a new queue's length; immutable */
+	uint64_t shm_max_size;	    /* -o shm_max_size; immutable */
 	bool shutting_down;	    /* set once the loop has ended; protected by ns_lock */
 	char *mountpoint;	    /* absolute path of the mount point; immutable */
 	struct list_head all_nodes; /* every object node, for shutdown; protected by ns_lock */
@@ -133,6 +148,8 @@ struct ipcfs {
 extern const struct objtype sem_type;
 extern const struct objtype mutex_type;
 extern const struct objtype fifo_type;
+extern const struct objtype mq_type;
+extern const struct objtype shm_type;
 
 /* ns.c: the namespace. */
 int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes);
@@ -140,6 +157,8 @@ void ns_shutdown(struct ipcfs *fs);
 void ns_destroy(struct ipcfs *fs);
 /* ns_node - the node of an inode number the kernel holds a reference to. */
 struct node *ns_node(fuse_req_t req, fuse_ino_t ino);
+/* ns_object - the same, with an alias (mq/q@P) resolved to its queue. */
+struct node *ns_object(fuse_req_t req, fuse_ino_t ino);
 /* ns_ref/ns_unref - keep n alive; the last unref of an unlinked, forgotten node frees it.
  * ns_unref takes fs->ns_lock when the count drops to zero: never call it holding that. */
 void ns_ref(struct node *n);

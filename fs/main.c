@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef IPCFS_VERSION
@@ -20,28 +21,41 @@
 #endif
 
 /* The object types, in the order of their directories at the root. */
-static const struct objtype *const types[] = { &sem_type, &mutex_type };
+static const struct objtype *const types[] = { &sem_type, &mutex_type, &fifo_type, &mq_type,
+					       &shm_type };
 
-struct options {
-	unsigned long long max_objects;
-	unsigned long long max_memory;
-};
-
-/* One source for the -o options: the parser and --help both read this table. */
+/* One source for the -o options: the parser, the defaults and --help all read this table. */
 static const struct option_doc {
 	const char *name;
-	size_t offset;
+	size_t offset; /* of its field in struct ipcfs */
+	int bits;      /* 32 or 64: the field's width */
+	unsigned long long def, min, max;
 	const char *help;
 } option_docs[] = {
-	{ "max_objects", offsetof(struct options, max_objects),
-	  "most objects and directories (default %llu)" },
-	{ "max_memory", offsetof(struct options, max_memory),
-	  "most bytes for objects and their contents, suffix K/M/G (default %llu)" },
+	{ "max_objects", offsetof(struct ipcfs, max_objects), 64, IPCFS_DEFAULT_MAX_OBJECTS, 1,
+	  UINT32_MAX, "most objects and directories" },
+	{ "max_memory", offsetof(struct ipcfs, max_memory), 64, IPCFS_DEFAULT_MAX_MEMORY, 1,
+	  ULLONG_MAX, "most bytes for objects and their contents" },
+	{ "fifo_capacity", offsetof(struct ipcfs, fifo_capacity), 32, IPCFS_DEFAULT_FIFO_CAPACITY,
+	  1, IPCFS_MAX_FIFO_CAPACITY, "bytes a new FIFO buffers" },
+	{ "mq_msgsize", offsetof(struct ipcfs, mq_msgsize), 32, IPCFS_DEFAULT_MQ_MSGSIZE, 1,
+	  IPCFS_MAX_MQ_MSGSIZE, "largest message of a new queue, in bytes" },
+	{ "mq_max_msgs", offsetof(struct ipcfs, mq_max_msgs), 32, IPCFS_DEFAULT_MQ_MAX_MSGS, 1,
+	  IPCFS_MAX_MQ_MAX_MSGS, "messages a new queue holds" },
+	{ "shm_max_size", offsetof(struct ipcfs, shm_max_size), 64, IPCFS_DEFAULT_SHM_MAX_SIZE, 1,
+	  ULLONG_MAX, "largest size of a shared-memory segment" },
 };
 
-static unsigned long long option_default(size_t i)
+#define NOPTIONS (sizeof(option_docs) / sizeof(option_docs[0]))
+
+static void option_set(struct ipcfs *fs, const struct option_doc *o, unsigned long long v)
 {
-	return i == 0 ? IPCFS_DEFAULT_MAX_OBJECTS : IPCFS_DEFAULT_MAX_MEMORY;
+	void *field = (char *)fs + o->offset;
+
+	if (o->bits == 32)
+		*(uint32_t *)field = (uint32_t)v;
+	else
+		*(uint64_t *)field = v;
 }
 
 /* Parse "N[KMG]": 0 and fills *out, or -1. */
@@ -79,20 +93,22 @@ static int parse_size(const char *s, unsigned long long *out)
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
-	struct options *o = data;
+	struct ipcfs *fs = data;
 
 	(void)outargs;
 	(void)key;
-	for (size_t i = 0; i < sizeof(option_docs) / sizeof(option_docs[0]); i++) {
-		size_t len = strlen(option_docs[i].name);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_doc *o = &option_docs[i];
+		size_t len = strlen(o->name);
+		unsigned long long v;
 
-		if (strncmp(arg, option_docs[i].name, len) == 0 && arg[len] == '=') {
-			unsigned long long *field = (void *)((char *)o + option_docs[i].offset);
-
-			if (parse_size(arg + len + 1, field) != 0) {
-				fprintf(stderr, "ipcfs: bad value in -o %s\n", arg);
+		if (strncmp(arg, o->name, len) == 0 && arg[len] == '=') {
+			if (parse_size(arg + len + 1, &v) != 0 || v < o->min || v > o->max) {
+				fprintf(stderr, "ipcfs: bad value in -o %s (from %llu to %llu)\n",
+					arg, o->min, o->max);
 				return -1;
 			}
+			option_set(fs, o, v);
 			return 0; /* consumed */
 		}
 	}
@@ -102,15 +118,17 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n\n"
-	       "A filesystem of IPC objects: sem/ mutex/ hold counting semaphores and mutexes.\n"
-	       "Default mount point (used by the README and ipcctl): %s\n\n"
-	       "ipcfs options:\n",
+	       "A filesystem of IPC objects: sem/ (counting semaphores), mutex/ (mutexes),\n"
+	       "fifo/ (byte streams), mq/ (message queues), shm/ (shared memory).\n"
+	       "Default mount point (used by the README): %s\n\n"
+	       "ipcfs options (sizes take a K, M or G suffix):\n",
 	       prog, IPCFS_DEFAULT_MOUNTPOINT);
-	for (size_t i = 0; i < sizeof(option_docs) / sizeof(option_docs[0]); i++) {
-		char line[160];
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char opt[64];
 
-		snprintf(line, sizeof(line), option_docs[i].help, option_default(i));
-		printf("    -o %-24s %s\n", option_docs[i].name, line);
+		snprintf(opt, sizeof(opt), "%s=N", option_docs[i].name);
+		printf("    -o %-22s %s (default %llu)\n", opt, option_docs[i].help,
+		       option_docs[i].def);
 	}
 	printf("    -o %-24s %s\n", "allow_other", "let other users in; mode bits decide");
 	printf("\nFUSE options:\n");
@@ -132,6 +150,9 @@ static void ipcfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * `echo > obj` */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* shm/: the page cache is the segment every process maps, and all writes reach it
+	 * through this mount; an mtime the kernel sees change must not drop its pages */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	/* nothing to gain from splicing tiny IPC payloads */
 	conn->want &=
 		~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
@@ -175,6 +196,107 @@ static void ipcfs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	h->node->type->poll(req, h, ph);
 }
 
+/* ---- extended attributes: the per-object limits, "user.NAME" as decimal text ---- */
+
+/* The attribute name without "user.", or NULL for other namespaces. */
+static const char *user_xattr(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0 ? name + 5 : NULL;
+}
+
+/* Is attr one of the type's? */
+static bool has_xattr(const struct node *n, const char *attr)
+{
+	if (n->is_dir || !n->type->xattrs || !attr)
+		return false;
+	for (const char *const *x = n->type->xattrs; *x; x++)
+		if (strcmp(*x, attr) == 0)
+			return true;
+	return false;
+}
+
+static void ipcfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct node *n = ns_object(req, ino);
+	const char *attr = user_xattr(name);
+	char buf[32];
+	uint64_t v;
+	int len, rc;
+
+	if (!has_xattr(n, attr)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	rc = n->type->getxattr(n, attr, &v);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	if (size == 0)
+		fuse_reply_xattr(req, (size_t)len);
+	else if (size < (size_t)len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)len);
+}
+
+static void ipcfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			   size_t size, int flags)
+{
+	struct node *n = ns_object(req, ino);
+	const char *attr = user_xattr(name);
+	unsigned long long v;
+	char text[32];
+
+	if (!has_xattr(n, attr)) {
+		fuse_reply_err(req, n->is_dir || !attr ? ENOTSUP : EINVAL);
+		return;
+	}
+	if (flags & XATTR_CREATE) {
+		fuse_reply_err(req, EEXIST); /* a limit always exists */
+		return;
+	}
+	/* the value is not NUL-terminated; `setfattr -v 1M` sends "1M" */
+	while (size > 0 && (value[size - 1] == '\n' || value[size - 1] == '\0'))
+		size--;
+	if (size == 0 || size >= sizeof(text)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(text, value, size);
+	text[size] = '\0';
+	if (parse_size(text, &v) != 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fuse_reply_err(req, -n->type->setxattr(n, attr, v));
+}
+
+static void ipcfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct node *n = ns_object(req, ino);
+	char buf[256];
+	size_t len = 0;
+
+	for (const char *const *x = n->is_dir ? NULL : n->type->xattrs; x && *x; x++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "user.%s", *x) + 1;
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
+static void ipcfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct node *n = ns_object(req, ino);
+
+	/* the limits can be changed, not removed */
+	fuse_reply_err(req, has_xattr(n, user_xattr(name)) ? EPERM : ENODATA);
+}
+
 /* No flush: answering ENOSYS makes the kernel stop sending FLUSH, one request less per
  * close. Mutexes are released on RELEASE, the last close of the open file description. */
 static const struct fuse_lowlevel_ops ipcfs_ops = {
@@ -200,19 +322,24 @@ static const struct fuse_lowlevel_ops ipcfs_ops = {
 	.readdir = ns_op_readdir,
 	.releasedir = ns_op_releasedir,
 	.poll = ipcfs_poll,
+	.setxattr = ipcfs_setxattr,
+	.getxattr = ipcfs_getxattr,
+	.listxattr = ipcfs_listxattr,
+	.removexattr = ipcfs_removexattr,
 };
 
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options opts = { IPCFS_DEFAULT_MAX_OBJECTS, IPCFS_DEFAULT_MAX_MEMORY };
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct fuse_loop_config *loop_cfg = NULL;
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
 	int ret = 1;
 
-	if (fuse_opt_parse(&args, &opts, NULL, opt_proc) != 0)
+	for (size_t i = 0; i < NOPTIONS; i++)
+		option_set(&fs, &option_docs[i], option_docs[i].def);
+	if (fuse_opt_parse(&args, &fs, NULL, opt_proc) != 0)
 		goto free_args;
 	if (fuse_parse_cmdline(&args, &cmd) != 0)
 		goto free_args;
@@ -237,8 +364,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ipcfs: %s: %s\n", cmd.mountpoint, strerror(errno));
 		goto free_args;
 	}
-	fs.max_objects = opts.max_objects;
-	fs.max_memory = opts.max_memory;
 	if (ns_init(&fs, types, sizeof(types) / sizeof(types[0])) != 0) {
 		fprintf(stderr, "ipcfs: out of memory\n");
 		goto free_ns;

@@ -23,6 +23,7 @@
  */
 #include "ipcfs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,17 @@ struct node *ns_node(fuse_req_t req, fuse_ino_t ino)
 	if (ino == FUSE_ROOT_ID)
 		return req_fs(req)->root;
 	return (struct node *)(uintptr_t)ino;
+}
+
+/* The node operations apply to: an alias (mq/q@P) stands for its queue. */
+static struct node *target_of(struct node *n)
+{
+	return n->alias_of ? n->alias_of : n;
+}
+
+struct node *ns_object(fuse_req_t req, fuse_ino_t ino)
+{
+	return target_of(ns_node(req, ino));
 }
 
 /* ---- hash table of (parent, name) ---- */
@@ -168,7 +180,7 @@ free_node:
 /* Free a node that was never charged (or the whole tree at exit). */
 static void node_free(struct node *n)
 {
-	if (!n->is_dir && n->type->destroy)
+	if (!n->is_dir && n->obj && n->type->destroy)
 		n->type->destroy(n);
 	free(n->obj);
 	free(n->name);
@@ -179,6 +191,13 @@ static void node_free(struct node *n)
  * (the node is in fs->all_nodes until now). */
 static void node_discard(struct node *n)
 {
+	if (n->alias_of) {
+		struct node *target = n->alias_of;
+
+		node_free(n); /* an alias is neither charged nor listed */
+		ns_unref(target);
+		return;
+	}
 	ipc_mutex_lock(&n->fs->ns_lock);
 	list_del(&n->all_link);
 	ipc_mutex_unlock(&n->fs->ns_lock);
@@ -334,9 +353,10 @@ static void fill_entry(struct node *n, struct fuse_entry_param *e)
 	e->generation = n->generation;
 	e->entry_timeout = IPCFS_ENTRY_TIMEOUT;
 	e->attr_timeout = attr_timeout(n);
-	ipc_mutex_lock(&n->lock);
-	fill_attr(n, &e->attr);
-	ipc_mutex_unlock(&n->lock);
+	ipc_mutex_lock(&target_of(n)->lock);
+	fill_attr(target_of(n), &e->attr);
+	ipc_mutex_unlock(&target_of(n)->lock);
+	e->attr.st_ino = e->ino;
 	if (n->nlookup++ == 0)
 		ns_ref(n); /* the kernel's reference */
 }
@@ -490,9 +510,66 @@ void handle_free(struct handle *h)
 
 /* ---- namespace operations ---- */
 
+/* ---- mq/q@P: a queue's name at a priority ---- */
+
+/* If name is "BASE@P" with a non-empty BASE and 0 <= P < MQ_PRIOS (one or two digits),
+ * return the length of BASE and set *prio; else 0. Only in the mq tree. */
+static size_t alias_split(const struct node *dir, const char *name, unsigned *prio)
+{
+	const char *at = strrchr(name, '@');
+	size_t digits;
+
+	if (dir->type != &mq_type || !at || at == name)
+		return 0;
+	digits = strlen(at + 1);
+	if (digits < 1 || digits > 2 || !isdigit((unsigned char)at[1]) ||
+	    (digits == 2 && !isdigit((unsigned char)at[2])))
+		return 0;
+	*prio = (unsigned)atoi(at + 1);
+	return *prio < MQ_PRIOS ? (size_t)(at - name) : 0;
+}
+
+/* The alias node for BASE@P in dir, if BASE is a queue there, with the kernel's reference
+ * counted; NULL otherwise. ns_lock held. Each lookup makes a fresh one (the kernel does not
+ * cache alias entries: see ns_op_lookup), freed when the kernel forgets it. */
+static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char *name)
+{
+	unsigned prio;
+	size_t len = alias_split(dir, name, &prio);
+	char base[IPCFS_NAME_MAX + 1];
+	struct node *target, *a;
+
+	if (!len)
+		return NULL;
+	memcpy(base, name, len);
+	base[len] = '\0';
+	target = hash_find(fs, dir, base);
+	if (!target || target->is_dir)
+		return NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a || !(a->name = strdup(name))) {
+		free(a);
+		return NULL;
+	}
+	a->fs = fs;
+	a->type = target->type;
+	a->generation = __atomic_add_fetch(&fs->generation, 1, __ATOMIC_RELAXED);
+	list_init(&a->children);
+	list_init(&a->sibling);
+	list_init(&a->all_link);
+	list_init(&a->pollers);
+	ipc_mutex_init(&a->lock, 0);
+	a->alias_of = target;
+	a->alias_prio = prio;
+	ns_ref(target);
+	return a;
+}
+
 /* Check that name may be created in dir (a directory below a type directory). */
 static int check_new_name(const struct node *dir, const char *name)
 {
+	unsigned prio;
+
 	if (!dir->is_dir)
 		return -ENOTDIR;
 	if (dir->type == NULL)
@@ -501,6 +578,8 @@ static int check_new_name(const struct node *dir, const char *name)
 		return -ENAMETOOLONG;
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EEXIST;
+	if (alias_split(dir, name, &prio))
+		return -EINVAL; /* q@P names a queue at a priority */
 	return 0;
 }
 
@@ -516,13 +595,19 @@ void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	ipc_mutex_lock(&fs->ns_lock);
 	n = hash_find(fs, dir, name);
-	if (n) {
+	if (!n && (n = alias_lookup(fs, dir, name))) {
+		fill_entry(n, &e);
+		/* never cached: the queue may be removed or made again under the same name */
+		e.entry_timeout = 0;
+	} else if (n) {
 		fill_entry(n, &e);
 	} else {
 		/* a negative entry: the kernel may remember the name is free, since every
-		 * creation goes through it */
+		 * creation goes through it; not for q@P names, which a new q would make valid */
+		unsigned prio;
+
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = IPCFS_ENTRY_TIMEOUT;
+		e.entry_timeout = alias_split(dir, name, &prio) ? 0 : IPCFS_ENTRY_TIMEOUT;
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
 	fuse_reply_entry(req, &e);
@@ -556,20 +641,21 @@ void ns_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f
 
 void ns_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct node *n = ns_node(req, ino);
+	struct node *n = target_of(ns_node(req, ino));
 	struct stat st;
 
 	(void)fi;
 	ipc_mutex_lock(&n->lock);
 	fill_attr(n, &st);
 	ipc_mutex_unlock(&n->lock);
+	st.st_ino = ino;
 	fuse_reply_attr(req, &st, attr_timeout(n));
 }
 
 void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		   struct fuse_file_info *fi)
 {
-	struct node *n = ns_node(req, ino);
+	struct node *n = target_of(ns_node(req, ino));
 	struct timespec now;
 	struct stat st;
 
@@ -578,9 +664,18 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
+	/* The kernel has checked permissions (default_permissions). A size change goes to the
+	 * type; an IPC object accepts and ignores it: it is what O_TRUNC of `echo x > obj`
+	 * sends without FUSE_CAP_ATOMIC_O_TRUNC. */
+	if ((to_set & FUSE_SET_ATTR_SIZE) && n->type->truncate) {
+		int rc = n->type->truncate(n, attr->st_size);
+
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	/* The kernel has checked permissions (default_permissions). A size change of an IPC
-	 * object is accepted and ignored: it is what O_TRUNC of `echo x > obj` sends. */
 	ipc_mutex_lock(&n->lock);
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n->mode = attr->st_mode & 07777;
@@ -599,6 +694,7 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	n->ctime = now;
 	fill_attr(n, &st);
 	ipc_mutex_unlock(&n->lock);
+	st.st_ino = ino;
 	fuse_reply_attr(req, &st, attr_timeout(n));
 }
 
@@ -742,7 +838,7 @@ fail:
 
 void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct node *n = ns_node(req, ino);
+	struct node *a = ns_node(req, ino), *n = target_of(a);
 	struct handle *h;
 	int rc;
 
@@ -755,6 +851,7 @@ void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	h->alias_prio = a->alias_prio;
 	rc = open_object(req, h, fi, false);
 	if (rc == IPCFS_PARKED)
 		return;
