@@ -150,4 +150,5 @@ run: all
 	fi
 	@echo "try:  cd $(MOUNTPOINT); echo 3 > sem/pool; cat sem/pool; ls -l sem"
 	@echo "      touch mutex/m; exec 9<mutex/m  (lock)   exec 9<&-  (unlock)"
+	@echo "      echo hi > fifo/f; cat fifo/f;  echo msg > mq/q; cat mq/q"
 	@echo "stop: fusermount3 -u $(MOUNTPOINT)"
