@@ -107,6 +107,7 @@ struct node {
 	bool dead;		  /* removed: operations through open handles fail */
 	int dead_err;		  /* the errno they fail with (EIDRM, or EIO at unmount) */
 	struct list_head pollers; /* struct pollwait of handles waiting for a change */
+	struct list_head handles; /* open handles (struct handle.link), to free them at exit */
 	void *obj;		  /* the type's state */
 	struct node *alias_of;	  /* mq/q@P: the queue q it stands for (holds a reference) */
 	unsigned alias_prio;	  /* mq/q@P: P; both immutable */
@@ -114,12 +115,13 @@ struct node {
 
 /* One open file description. fi->fh points to it. */
 struct handle {
-	struct node *node;   /* holds a node reference; immutable */
-	int flags;	     /* open(2) flags; immutable */
-	pid_t pid;	     /* the opener (thread id, as FUSE reports it); immutable */
-	struct pollwait *pw; /* pending poll notification; protected by node->lock */
-	uint64_t state[3];   /* the type's per-open state; protected by node->lock */
-	unsigned alias_prio; /* opened as mq/q@P: P, the priority of its sends; immutable */
+	struct node *node;     /* holds a node reference; immutable */
+	struct list_head link; /* in node->handles; protected by node->lock */
+	int flags;	       /* open(2) flags; immutable */
+	pid_t pid;	       /* the opener (thread id, as FUSE reports it); immutable */
+	struct pollwait *pw;   /* pending poll notification; protected by node->lock */
+	uint64_t state[3];     /* the type's per-open state; protected by node->lock */
+	unsigned alias_prio;   /* opened as mq/q@P: P, the priority of its sends; immutable */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
@@ -190,6 +192,8 @@ void poll_disarm(struct handle *h, struct list_head *out);
 void poll_collect(struct node *n, struct list_head *out);
 /* poll_notify - send and free what was collected. No lock held. */
 void poll_notify(struct list_head *collected);
+/* poll_discard - free what was collected without notifying (the daemon is stopping). */
+void poll_discard(struct list_head *collected);
 
 /* The FUSE operations of the namespace (ns.c), referenced by main.c's table. */
 void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -405,9 +405,13 @@ unmount:
 remove_handlers:
 	fuse_remove_signal_handlers(se);
 destroy_session:
+	/* the tree before the session: closing files left open may still notify pollers */
+	ns_destroy(&fs);
 	fuse_session_destroy(se);
+	goto free_mountpoint;
 free_ns:
 	ns_destroy(&fs);
+free_mountpoint:
 	free(fs.mountpoint);
 free_args:
 	free(cmd.mountpoint);

@@ -157,6 +157,7 @@ static struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, boo
 	list_init(&n->sibling);
 	list_init(&n->all_link);
 	list_init(&n->pollers);
+	list_init(&n->handles);
 	ipc_mutex_init(&n->lock, 0);
 	n->mode = mode & 07777;
 	n->uid = uid;
@@ -180,6 +181,21 @@ free_node:
 /* Free a node that was never charged (or the whole tree at exit). */
 static void node_free(struct node *n)
 {
+	/* Handles are left only when the daemon stops with files still open (the kernel sends
+	 * no RELEASE after that): close them as the kernel would have. */
+	while (!list_empty(&n->handles)) {
+		struct handle *h = list_first_entry(&n->handles, struct handle, link);
+		LIST_HEAD_DECL(pw);
+
+		if (n->type && n->type->release)
+			n->type->release(h);
+		ipc_mutex_lock(&n->lock);
+		list_del(&h->link);
+		poll_disarm(h, &pw);
+		ipc_mutex_unlock(&n->lock);
+		poll_discard(&pw);
+		free(h);
+	}
 	if (!n->is_dir && n->obj && n->type->destroy)
 		n->type->destroy(n);
 	free(n->obj);
@@ -491,6 +507,9 @@ struct handle *handle_new(struct node *n, int flags, pid_t pid)
 	h->flags = flags;
 	h->pid = pid;
 	ns_ref(n);
+	ipc_mutex_lock(&n->lock);
+	list_add_tail(&h->link, &n->handles);
+	ipc_mutex_unlock(&n->lock);
 	return h;
 }
 
@@ -501,6 +520,7 @@ void handle_free(struct handle *h)
 	if (!h)
 		return;
 	ipc_mutex_lock(&h->node->lock);
+	list_del(&h->link);
 	poll_disarm(h, &pw);
 	ipc_mutex_unlock(&h->node->lock);
 	poll_notify(&pw); /* a poller on a closed file: let it see the close */
@@ -558,6 +578,7 @@ static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char 
 	list_init(&a->sibling);
 	list_init(&a->all_link);
 	list_init(&a->pollers);
+	list_init(&a->handles);
 	ipc_mutex_init(&a->lock, 0);
 	a->alias_of = target;
 	a->alias_prio = prio;

@@ -92,3 +92,15 @@ void poll_notify(struct list_head *collected)
 		free(pw);
 	}
 }
+
+void poll_discard(struct list_head *collected)
+{
+	struct pollwait *pw, *tmp;
+
+	list_for_each_entry_safe(pw, tmp, collected, link)
+	{
+		list_del(&pw->link);
+		fuse_pollhandle_destroy(pw->ph);
+		free(pw);
+	}
+}
