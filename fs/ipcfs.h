@@ -159,6 +159,8 @@ void ns_shutdown(struct ipcfs *fs);
 void ns_destroy(struct ipcfs *fs);
 /* ns_node - the node of an inode number the kernel holds a reference to. */
 struct node *ns_node(fuse_req_t req, fuse_ino_t ino);
+/* ns_ino - the inode number the kernel and st_ino know n by (aliases: their object's). */
+fuse_ino_t ns_ino(const struct node *n);
 /* ns_object - the same, with an alias (mq/q@P) resolved to its queue. */
 struct node *ns_object(fuse_req_t req, fuse_ino_t ino);
 /* ns_ref/ns_unref - keep n alive; the last unref of an unlinked, forgotten node frees it.

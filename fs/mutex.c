@@ -22,6 +22,7 @@
 #include "park.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -91,12 +92,20 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
-/* Does process pid have a descriptor open on path? */
-static bool has_fd_on(pid_t pid, const char *path)
+/*
+ * Does process pid have a descriptor open on the object with inode number ino of our mount?
+ * The descriptor's path only narrows the search (it may read "... (deleted)": every lookup
+ * of an object hands the kernel a new inode, see ns.c); its st_ino tells, and statx with
+ * AT_STATX_DONT_SYNC reads the kernel's cached one instead of asking us (we are the one
+ * thread that would have to answer).
+ */
+static bool has_fd_on(pid_t pid, const char *mountpoint, uint64_t ino)
 {
 	char dir[64], link[PATH_MAX + 32], target[PATH_MAX];
+	size_t mlen = strlen(mountpoint);
 	struct dirent *de;
 	bool found = false;
+	struct statx stx;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
@@ -113,7 +122,10 @@ static bool has_fd_on(pid_t pid, const char *path)
 		if (len <= 0)
 			continue;
 		target[len] = '\0';
-		found = strcmp(target, path) == 0;
+		if (strncmp(target, mountpoint, mlen) != 0 || target[mlen] != '/')
+			continue;
+		if (statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0)
+			found = stx.stx_ino == ino;
 	}
 	closedir(d);
 	return found;
@@ -122,16 +134,9 @@ static bool has_fd_on(pid_t pid, const char *path)
 /* Would an open of the held mutex n by requester wait for itself? No lock held. */
 static bool mutex_self_deadlock(struct node *n, pid_t requester)
 {
-	char rel[PATH_MAX], path[PATH_MAX + 1];
 	pid_t tg = tgid_of(requester);
 
-	if (tg < 0)
-		return false;
-	if (ns_path(n, rel, sizeof(rel)) != 0)
-		return false;
-	if ((size_t)snprintf(path, sizeof(path), "%s%s", n->fs->mountpoint, rel) >= sizeof(path))
-		return false;
-	return has_fd_on(tg, path);
+	return tg >= 0 && has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
 }
 
 static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)

@@ -40,6 +40,11 @@ static fuse_ino_t nodeid(const struct node *n)
 	return n == n->fs->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
+fuse_ino_t ns_ino(const struct node *n)
+{
+	return nodeid(n->alias_of ? n->alias_of : n);
+}
+
 struct node *ns_node(fuse_req_t req, fuse_ino_t ino)
 {
 	if (ino == FUSE_ROOT_ID)
@@ -361,18 +366,32 @@ static double attr_timeout(const struct node *n)
 	return n->is_dir ? IPCFS_DIR_ATTR_TIMEOUT : IPCFS_OBJ_ATTR_TIMEOUT;
 }
 
+/*
+ * Does a lookup of n hand the kernel a fresh inode? The kernel serialises write() per inode
+ * (i_rwsem) for the whole WRITE request, and a parked write (P(N) on a semaphore, a full FIFO
+ * or queue) would then block every other writer of the object, even the V that would release
+ * it. So every lookup of an IPC object returns a new kernel inode for it (an alias with the
+ * same st_ino): each path walk, and so each open, gets a lock of its own. Not for
+ * shared-memory segments: processes must share one inode to share its page cache.
+ */
+static bool per_lookup_inode(const struct node *n)
+{
+	return !n->is_dir && n->type->direct_io;
+}
+
 /* Fill an entry reply for n and count the kernel's new reference. ns_lock held. */
 static void fill_entry(struct node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = nodeid(n);
 	e->generation = n->generation;
-	e->entry_timeout = IPCFS_ENTRY_TIMEOUT;
+	/* an IPC object's entry is never cached: the next path walk must come for a new
+	 * inode (see per_lookup_inode), and an alias's object may be removed or made again */
+	e->entry_timeout = n->alias_of || per_lookup_inode(n) ? 0 : IPCFS_ENTRY_TIMEOUT;
 	e->attr_timeout = attr_timeout(n);
 	ipc_mutex_lock(&target_of(n)->lock);
-	fill_attr(target_of(n), &e->attr);
+	fill_attr(target_of(n), &e->attr); /* st_ino: the object's, the same for its aliases */
 	ipc_mutex_unlock(&target_of(n)->lock);
-	e->attr.st_ino = e->ino;
 	if (n->nlookup++ == 0)
 		ns_ref(n); /* the kernel's reference */
 }
@@ -549,24 +568,13 @@ static size_t alias_split(const struct node *dir, const char *name, unsigned *pr
 	return *prio < MQ_PRIOS ? (size_t)(at - name) : 0;
 }
 
-/* The alias node for BASE@P in dir, if BASE is a queue there, with the kernel's reference
- * counted; NULL otherwise. ns_lock held. Each lookup makes a fresh one (the kernel does not
- * cache alias entries: see ns_op_lookup), freed when the kernel forgets it. */
-static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char *name)
+/* A new alias node standing for target (at priority prio, for queues), or NULL when out of
+ * memory. It is neither linked nor charged; it holds a reference to target. */
+static struct node *alias_new(struct ipcfs *fs, struct node *target, const char *name,
+			      unsigned prio)
 {
-	unsigned prio;
-	size_t len = alias_split(dir, name, &prio);
-	char base[IPCFS_NAME_MAX + 1];
-	struct node *target, *a;
+	struct node *a = calloc(1, sizeof(*a));
 
-	if (!len)
-		return NULL;
-	memcpy(base, name, len);
-	base[len] = '\0';
-	target = hash_find(fs, dir, base);
-	if (!target || target->is_dir)
-		return NULL;
-	a = calloc(1, sizeof(*a));
 	if (!a || !(a->name = strdup(name))) {
 		free(a);
 		return NULL;
@@ -584,6 +592,24 @@ static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char 
 	a->alias_prio = prio;
 	ns_ref(target);
 	return a;
+}
+
+/* The alias node for BASE@P in dir, if BASE is a queue there; NULL otherwise. ns_lock held. */
+static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char *name)
+{
+	unsigned prio;
+	size_t len = alias_split(dir, name, &prio);
+	char base[IPCFS_NAME_MAX + 1];
+	struct node *target;
+
+	if (!len)
+		return NULL;
+	memcpy(base, name, len);
+	base[len] = '\0';
+	target = hash_find(fs, dir, base);
+	if (!target || target->is_dir)
+		return NULL;
+	return alias_new(fs, target, name, prio);
 }
 
 /* Check that name may be created in dir (a directory below a type directory). */
@@ -616,11 +642,11 @@ void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	ipc_mutex_lock(&fs->ns_lock);
 	n = hash_find(fs, dir, name);
-	if (!n && (n = alias_lookup(fs, dir, name))) {
-		fill_entry(n, &e);
-		/* never cached: the queue may be removed or made again under the same name */
-		e.entry_timeout = 0;
-	} else if (n) {
+	if (n && per_lookup_inode(n))
+		n = alias_new(fs, n, name, 0); /* NULL when out of memory: answered ENOENT */
+	else if (!n)
+		n = alias_lookup(fs, dir, name);
+	if (n) {
 		fill_entry(n, &e);
 	} else {
 		/* a negative entry: the kernel may remember the name is free, since every
@@ -669,7 +695,6 @@ void ns_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	ipc_mutex_lock(&n->lock);
 	fill_attr(n, &st);
 	ipc_mutex_unlock(&n->lock);
-	st.st_ino = ino;
 	fuse_reply_attr(req, &st, attr_timeout(n));
 }
 
@@ -715,7 +740,6 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	n->ctime = now;
 	fill_attr(n, &st);
 	ipc_mutex_unlock(&n->lock);
-	st.st_ino = ino;
 	fuse_reply_attr(req, &st, attr_timeout(n));
 }
 

@@ -234,7 +234,7 @@ test_dir_readdir_consistent_while_changing() {
 			rm "sem/churn/early-$i-$pad"
 			: >"sem/churn/late-$i-$pad"
 		done
-		while :; do
+		while [ ! -e "$WORK/churn.stop" ]; do
 			mkdir sem/churn/tmpdir && rmdir sem/churn/tmpdir
 			mv "sem/churn/late-1-$pad" sem/churn/moved && mv sem/churn/moved "sem/churn/late-1-$pad"
 		done
@@ -249,7 +249,8 @@ test_dir_readdir_consistent_while_changing() {
 		ls -la sem/churn >/dev/null 2>&1
 		find sem/churn >/dev/null 2>&1
 	done
-	kill "$churner"
+	# let the churner finish its round: killing it could leave a last mv running
+	touch "$WORK/churn.stop"
 	wait "$churner" 2>/dev/null
 	rm -rf sem/churn
 	expect_rc 1 "the churned directory is removed" -- exists sem/churn
