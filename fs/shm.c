@@ -10,8 +10,11 @@
  *   on open, no automatic invalidation), so a later reader gets them.
  * - The contents are a table of 4 KiB pages allocated on first write; holes (ftruncate up,
  *   writes past the end) read as zeros and cost nothing, so st_blocks is the memory really
- *   used. Pages are charged against -o max_memory; a segment may not grow past
- *   -o shm_max_size. Beyond either: ENOSPC, nothing changed.
+ *   used. Pages, and the page table (8 bytes per page up to the last written), are charged against
+ *   -o max_memory; a segment may not grow past -o shm_max_size. Beyond either: ENOSPC,
+ *   nothing changed (the request fails whole; the kernel may have sent the part of a write
+ *   before a page it had not read as a request of its own, which lands, as under
+ *   RLIMIT_FSIZE).
  * - rm leaves open descriptors and mappings working, as with /dev/shm: the contents live until
  *   the last one is gone. Nothing ever waits here.
  *
@@ -26,12 +29,13 @@
 #include <string.h>
 
 #define SHM_PAGE 4096u
+#define SHM_MIN_SLOTS 16 /* the smallest page table: 64 KiB of segment */
 
 struct shm_obj {
 	uint64_t size;	       /* st_size */
-	unsigned char **pages; /* page table; NULL entries are holes */
-	size_t nslots;	       /* entries in pages[] */
-	size_t npages;	       /* pages allocated (st_blocks / 8) */
+	unsigned char **pages; /* pages[i]: bytes from i * SHM_PAGE on; NULL: a hole */
+	size_t nslots;	       /* entries in pages[], charged against -o max_memory */
+	size_t npages;	       /* pages allocated and charged (st_blocks / 8) */
 };
 
 static struct shm_obj *shm_of(struct node *n)
@@ -39,6 +43,7 @@ static struct shm_obj *shm_of(struct node *n)
 	return n->obj;
 }
 
+/* Free the pages from slot `first` on and give their memory back. node->lock held. */
 static void free_pages_from(struct node *n, size_t first)
 {
 	struct shm_obj *s = shm_of(n);
@@ -61,29 +66,75 @@ static void shm_destroy(struct node *n)
 
 	free_pages_from(n, 0);
 	free(s->pages);
+	ns_uncharge(n->fs, s->nslots * sizeof(*s->pages));
 }
 
-/* Make the page table hold slot index `last`. node->lock held. Returns 0 or -ENOMEM. */
-static int grow_table(struct shm_obj *s, size_t last)
+/*
+ * Make the page table hold slot `last`. The table is memory as real as the pages: a segment
+ * written only at its 1 GiB end needs 262144 slots (2 MiB), so its growth is charged against
+ * -o max_memory too. It doubles (sequential writes copy it O(log n) times), but never past
+ * the slots -o shm_max_size allows. node->lock held. Returns 0, -ENOSPC or -ENOMEM; on failure
+ * nothing changed.
+ */
+static int grow_table(struct node *n, size_t last)
 {
-	size_t want = s->nslots ? s->nslots : 16;
+	struct shm_obj *s = shm_of(n);
+	uint64_t max_slots = (n->fs->shm_max_size + SHM_PAGE - 1) / SHM_PAGE;
+	size_t want = s->nslots ? s->nslots : SHM_MIN_SLOTS;
+	size_t more;
 	unsigned char **t;
 
 	if (last < s->nslots)
 		return 0;
 	while (want <= last)
 		want *= 2;
+	if (want > max_slots)
+		want = (size_t)max_slots; /* all a segment may use; last < max_slots (checked) */
+	more = (want - s->nslots) * sizeof(*t);
+	if (ns_charge(n->fs, more) != 0)
+		return -ENOSPC;
 	t = realloc(s->pages, want * sizeof(*t));
-	if (!t)
+	if (!t) {
+		ns_uncharge(n->fs, more);
 		return -ENOMEM;
-	memset(t + s->nslots, 0, (want - s->nslots) * sizeof(*t));
+	}
+	memset(t + s->nslots, 0, more);
 	s->pages = t;
 	s->nslots = want;
 	return 0;
 }
 
-/* Set the size. Shrinking frees whole pages past the end and zeroes the tail of the last one,
- * so growing again reads zeros. Returns 0 or -ENOSPC (past -o shm_max_size). */
+/* The table holds slots [0, keep) only now: give back what a much smaller segment no longer
+ * needs (all of it when keep is 0). On allocation failure the table just stays bigger.
+ * node->lock held; the slots from keep on are holes. */
+static void shrink_table(struct node *n, size_t keep)
+{
+	struct shm_obj *s = shm_of(n);
+	size_t want = SHM_MIN_SLOTS;
+	unsigned char **t;
+
+	if (keep == 0) {
+		free(s->pages);
+		ns_uncharge(n->fs, s->nslots * sizeof(*s->pages));
+		s->pages = NULL;
+		s->nslots = 0;
+		return;
+	}
+	while (want < keep)
+		want *= 2;
+	if (want * 4 > s->nslots)
+		return; /* not worth a copy: growing back would double it again */
+	t = realloc(s->pages, want * sizeof(*t));
+	if (!t)
+		return;
+	ns_uncharge(n->fs, (s->nslots - want) * sizeof(*t));
+	s->pages = t;
+	s->nslots = want;
+}
+
+/* Set the size. Shrinking frees the pages past the end (and the table they needed) and zeroes
+ * the tail of the last one, so that growing again reads zeros. Growing allocates nothing.
+ * node->lock held. Returns 0 or -ENOSPC (past -o shm_max_size), with nothing changed. */
 static int shm_resize(struct node *n, uint64_t size)
 {
 	struct shm_obj *s = shm_of(n);
@@ -96,6 +147,7 @@ static int shm_resize(struct node *n, uint64_t size)
 		free_pages_from(n, keep);
 		if (size % SHM_PAGE && keep - 1 < s->nslots && s->pages[keep - 1])
 			memset(s->pages[keep - 1] + size % SHM_PAGE, 0, SHM_PAGE - size % SHM_PAGE);
+		shrink_table(n, keep);
 	}
 	s->size = size;
 	return 0;
@@ -164,10 +216,10 @@ static void shm_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 	struct node *n = h->node;
 	struct shm_obj *s = shm_of(n);
 	uint64_t end = (uint64_t)off + size;
-	size_t first, last, need = 0;
+	size_t first, last, need = 0, got = 0;
 	int rc = 0;
 
-	(void)flags;
+	(void)flags; /* O_APPEND: the kernel has already made off the end */
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -179,39 +231,47 @@ static void shm_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 	first = (size_t)((uint64_t)off / SHM_PAGE);
 	last = (size_t)((end - 1) / SHM_PAGE);
 	ipc_mutex_lock(&n->lock);
-	if (end > n->fs->shm_max_size)
+	if (end > n->fs->shm_max_size) {
 		rc = -ENOSPC;
-	if (rc == 0)
-		rc = grow_table(s, last);
-	/* charge every missing page first, so that a failure changes nothing */
-	for (size_t i = first; rc == 0 && i <= last; i++)
-		need += s->pages[i] == NULL;
-	if (rc == 0 && need && ns_charge(n->fs, need * SHM_PAGE) != 0)
+		goto unlock;
+	}
+	/* charge every missing page (and the table) first, so that a failure changes nothing */
+	for (size_t i = first; i <= last; i++)
+		need += i >= s->nslots || !s->pages[i];
+	if (need && ns_charge(n->fs, need * SHM_PAGE) != 0) {
 		rc = -ENOSPC;
-	for (size_t i = first; rc == 0 && i <= last; i++) {
+		goto unlock;
+	}
+	rc = grow_table(n, last);
+	if (rc) {
+		ns_uncharge(n->fs, need * SHM_PAGE);
+		goto unlock;
+	}
+	for (size_t i = first; i <= last; i++) {
 		if (s->pages[i])
 			continue;
 		s->pages[i] = calloc(1, SHM_PAGE);
 		if (!s->pages[i]) {
-			rc = -ENOMEM; /* pages allocated so far stay, as zeros */
-			ns_uncharge(n->fs, (need - (i - first)) * SHM_PAGE);
-			break;
+			/* the pages allocated so far stay, as holes would read: zeros */
+			ns_uncharge(n->fs, (need - got) * SHM_PAGE);
+			rc = -ENOMEM;
+			goto unlock;
 		}
 		s->npages++;
+		got++;
 	}
-	if (rc == 0) {
-		for (size_t done = 0; done < size;) {
-			uint64_t pos = (uint64_t)off + done;
-			size_t slot = (size_t)(pos / SHM_PAGE), in = (size_t)(pos % SHM_PAGE);
-			size_t chunk = SHM_PAGE - in < size - done ? SHM_PAGE - in : size - done;
+	for (size_t done = 0; done < size;) {
+		uint64_t pos = (uint64_t)off + done;
+		size_t slot = (size_t)(pos / SHM_PAGE), in = (size_t)(pos % SHM_PAGE);
+		size_t chunk = SHM_PAGE - in < size - done ? SHM_PAGE - in : size - done;
 
-			memcpy(s->pages[slot] + in, buf + done, chunk);
-			done += chunk;
-		}
-		if (end > s->size)
-			s->size = end;
-		ns_touch(n, true);
+		memcpy(s->pages[slot] + in, buf + done, chunk);
+		done += chunk;
 	}
+	if (end > s->size)
+		s->size = end;
+	ns_touch(n, true);
+unlock:
 	ipc_mutex_unlock(&n->lock);
 	if (rc)
 		fuse_reply_err(req, -rc);
