@@ -144,6 +144,7 @@ struct ipcfs {
 	bool shutting_down;	    /* set once the loop has ended; protected by ns_lock */
 	char *mountpoint;	    /* absolute path of the mount point; immutable */
 	struct list_head all_nodes; /* every object node, for shutdown; protected by ns_lock */
+	struct list_head aliases;   /* every alias node (all_link), freed at exit; ns_lock */
 };
 
 /* The object types, in the order of their directories at the root. */

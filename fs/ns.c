@@ -215,7 +215,10 @@ static void node_discard(struct node *n)
 	if (n->alias_of) {
 		struct node *target = n->alias_of;
 
-		node_free(n); /* an alias is neither charged nor listed */
+		ipc_mutex_lock(&n->fs->ns_lock);
+		list_del(&n->all_link); /* from fs->aliases; an alias is not charged */
+		ipc_mutex_unlock(&n->fs->ns_lock);
+		node_free(n);
 		ns_unref(target);
 		return;
 	}
@@ -402,6 +405,7 @@ int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 {
 	ipc_mutex_init(&fs->ns_lock, 0);
 	list_init(&fs->all_nodes);
+	list_init(&fs->aliases);
 	fs->hsize = 1024;
 	fs->htab = calloc(fs->hsize, sizeof(*fs->htab));
 	if (!fs->htab)
@@ -469,6 +473,13 @@ static void free_subtree(struct node *d)
 void ns_destroy(struct ipcfs *fs)
 {
 	struct node *n, *tmp;
+
+	/* aliases the kernel still knew: just memory now, their objects are freed below */
+	list_for_each_entry_safe(n, tmp, &fs->aliases, all_link)
+	{
+		list_del(&n->all_link);
+		node_free(n);
+	}
 
 	/* nodes removed while still referenced: no longer in the tree */
 	list_for_each_entry_safe(n, tmp, &fs->all_nodes, all_link)
@@ -569,7 +580,8 @@ static size_t alias_split(const struct node *dir, const char *name, unsigned *pr
 }
 
 /* A new alias node standing for target (at priority prio, for queues), or NULL when out of
- * memory. It is neither linked nor charged; it holds a reference to target. */
+ * memory. It is neither linked nor charged; it holds a reference to target and is listed in
+ * fs->aliases until freed. ns_lock held. */
 static struct node *alias_new(struct ipcfs *fs, struct node *target, const char *name,
 			      unsigned prio)
 {
@@ -591,6 +603,7 @@ static struct node *alias_new(struct ipcfs *fs, struct node *target, const char 
 	a->alias_of = target;
 	a->alias_prio = prio;
 	ns_ref(target);
+	list_add_tail(&a->all_link, &fs->aliases);
 	return a;
 }
 

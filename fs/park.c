@@ -41,6 +41,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 	struct parked *p = data;
 	struct node *n = p->node;
 	LIST_HEAD_DECL(done);
+	LIST_HEAD_DECL(pw);
 
 	(void)req;
 	ipc_mutex_lock(&n->lock);
@@ -58,8 +59,11 @@ static void park_interrupt(fuse_req_t req, void *data)
 	list_del(&p->link);
 	p->state = PARK_CLAIMED;
 	p->rc = -EINTR;
-	/* p may have been the head of its queue: those behind it may proceed now */
+	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
+	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
+	 * head kept from readers are readable once it leaves): pollers must look again. */
 	n->type->requeue(n, &done);
+	poll_collect(n, &pw);
 	ipc_mutex_unlock(&n->lock);
 
 	/* We run under this request's lock: answer it without deregistering (libfuse clears the
@@ -67,6 +71,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 	n->type->complete(p);
 	park_free(p);
 	park_finish(&done);
+	poll_notify(&pw);
 }
 
 bool park_arm(struct parked *p)

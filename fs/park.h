@@ -13,7 +13,9 @@
  *
  *   QUEUED ──► claimed under n->lock by exactly one of:
  *                 a waker (serve: the wait is satisfied, its effect applied),
- *                 the interrupt callback (EINTR, no effect),
+ *                 the interrupt callback (EINTR, no effect; then requeue lets those
+ *                   behind it proceed, and pollers are woken: readiness may depend on
+ *                   the queue, as a semaphore's does),
  *                 kill (rm: EIDRM; unmount: EIO)
  *          ──► CLAIMED: the claimer answers after dropping n->lock (park_finish), and
  *              frees the request. Nobody else touches it.

@@ -1,8 +1,46 @@
 #!/bin/bash
-# it_sem.sh - semaphores through the mounted filesystem, driven with shell tools.
+# it_sem.sh - semaphores through the mounted filesystem, driven with shell tools and, where a
+# shell cannot tell what a system call returned, with tests/client_block.c.
 source "$(dirname "$0")/lib.sh"
 
+CB=$BUILD_DIR/tests/client_block
+
 size() { stat -c %s "$1"; }
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+# PID sleeps in a FUSE request (queued for the daemon or parked in it).
+blocked() { [ "$(cat "/proc/$1/wchan" 2>/dev/null)" = request_wait_answer ]; }
+exited() { ! kill -0 "$1" 2>/dev/null; }
+# wait_blocked PID FILE: until PID's request is parked on FILE's object. FILE's attributes are
+# never cached, so stat sends a GETATTR queued after PID's request: once it is answered, the
+# daemon has taken PID's request as well.
+wait_blocked() {
+	wait_until 5 blocked "$1" || {
+		fail "pid $1 never blocked"
+		return 1
+	}
+	stat "$2" >/dev/null
+	sleep 0.05
+}
+# wait_exit PID MS: wait for PID (a child) at most MS milliseconds; sets RC and DT (ms taken).
+# A PID still there a second later fails the test and is killed (RC 999): if it sleeps in a
+# request the daemon never answers, only the daemon's exit can end it.
+wait_exit() {
+	local t0
+	t0=$(now_ms)
+	while ! exited "$1"; do
+		if [ $(($(now_ms) - t0)) -gt $(($2 + 1000)) ]; then
+			fail "pid $1 still running after $(($(now_ms) - t0)) ms"
+			kill -KILL "$1" 2>/dev/null
+			RC=999
+			return 1
+		fi
+		sleep 0.01
+	done
+	{ wait "$1"; } 2>/dev/null # no "Killed" notice
+	RC=$?
+	DT=$(($(now_ms) - t0))
+	[ "$DT" -le "$2" ] || fail "pid $1 took ${DT} ms to end, more than $2 ms"
+}
 
 test_sem_created_with_count_zero() {
 	touch sem/s
@@ -58,6 +96,206 @@ test_sem_overflow_is_eoverflow() {
 	expect_eq "$(size sem/big)" 2147483647 "count unchanged by the overflow"
 }
 
+test_sem_write_text_forms() {
+	touch sem/v
+	echo > sem/v
+	expect_eq "$(size sem/v)" 1 "empty line: V(1)"
+	echo 5 > sem/v
+	expect_eq "$(size sem/v)" 6 "N: V(N)"
+	echo +2 > sem/v
+	expect_eq "$(size sem/v)" 8 "+N: V(N)"
+	printf ' \t3 \n' > sem/v
+	expect_eq "$(size sem/v)" 11 "white space around N"
+	expect_rc 0 "-N with enough units returns at once" -- timeout 2 bash -c 'echo -4 > sem/v'
+	expect_eq "$(size sem/v)" 7 "-N: P(N)"
+	expect_rc 0 "-N taking every unit" -- timeout 2 bash -c 'echo -7 > sem/v'
+	expect_eq "$(size sem/v)" 0 "count after taking all"
+}
+
+test_sem_read_is_one_p_returning_nothing() {
+	echo 4 > sem/r
+	expect_eq "$(cat sem/r | wc -c)" 0 "bytes cat of a semaphore prints"
+	expect_eq "$(size sem/r)" 3 "cat is one P"
+	read -r < sem/r # a bash builtin: one P, without a fork (status 1: end of file)
+	expect_eq "$(size sem/r)" 2 "read < sem is one P"
+	expect_eq "$("$CB" sem/r open read read)" "open ok
+read ok
+read ok" "two reads on one descriptor"
+	expect_eq "$(size sem/r)" 0 "each read() on a descriptor is one P"
+}
+
+test_sem_minus_n_takes_n_at_once_or_nothing() {
+	echo 2 > sem/n
+	expect_rc 124 "P(3) with 2 units waits" -- timeout 0.5 bash -c 'echo -3 > sem/n'
+	expect_eq "$(size sem/n)" 2 "an interrupted P(3) took nothing, not even the 2 there were"
+	expect_rc 0 "P(2) with 2 units returns at once" -- timeout 2 bash -c 'echo -2 > sem/n'
+	expect_eq "$(size sem/n)" 0 "count after P(2)"
+}
+
+test_sem_p_n_at_the_head_is_not_overtaken() {
+	echo 3 > sem/f
+	"$CB" -w -H USR1 sem/f open write:-5 >"$WORK/p5" &
+	local p5=$! p1
+	wait_blocked "$p5" sem/f
+	expect_rc 124 "a later P(1) waits behind the P(5) although 3 units are there" -- \
+		timeout 0.5 cat sem/f
+	expect_eq "$(size sem/f)" 3 "count while P(5) waits at the head"
+	cat sem/f &
+	p1=$!
+	wait_blocked "$p1" sem/f
+	kill -USR1 "$p5"
+	wait_exit "$p5" 1000
+	expect_eq "$RC:$(tail -1 "$WORK/p5")" "4:write:-5 EINTR" "the interrupted P(5)"
+	wait_exit "$p1" 1000 # the P(1) behind it goes as soon as the head leaves
+	expect_eq "$RC" 0 "the P(1) once the P(5) left the queue"
+	expect_eq "$(size sem/f)" 2 "count: the P(1) took one, the P(5) nothing"
+}
+
+test_sem_readers_are_served_in_arrival_order() {
+	touch sem/o
+	local pids=() i
+	for i in 0 1 2; do
+		"$CB" sem/o open read >/dev/null &
+		pids[i]=$!
+		wait_blocked "${pids[i]}" sem/o
+	done
+	for i in 0 1 2; do
+		echo > sem/o
+		wait_exit "${pids[i]}" 2000
+		expect_eq "$RC" 0 "reader $i returned after V number $i"
+		sleep 0.1
+		for ((j = i + 1; j < 3; j++)); do
+			blocked "${pids[j]}" || fail "reader $j overtook reader $i"
+		done
+	done
+	expect_eq "$(size sem/o)" 0 "count after three V and three P"
+}
+
+test_sem_wait_for_zero() {
+	touch sem/z
+	expect_rc 0 "'0' on a zero count returns at once" -- timeout 2 bash -c 'echo 0 > sem/z'
+	echo 2 > sem/z
+	"$CB" -w sem/z open write:0 >/dev/null &
+	local z=$!
+	wait_blocked "$z" sem/z
+	cat sem/z
+	sleep 0.1
+	blocked "$z" || fail "the wait for zero returned at count 1"
+	cat sem/z
+	wait_exit "$z" 1000
+	expect_eq "$RC" 0 "the wait for zero once the count is 0"
+	expect_eq "$(size sem/z)" 0 "waiting for zero takes nothing"
+}
+
+test_sem_nonblocking_p_and_zero_are_eagain() {
+	echo 1 > sem/nb
+	expect_err "Resource temporarily unavailable" "'-2' with O_NONBLOCK and 1 unit" -- \
+		bash -c 'echo -2 | dd of=sem/nb oflag=nonblock conv=notrunc status=none'
+	expect_err "Resource temporarily unavailable" "'0' with O_NONBLOCK and 1 unit" -- \
+		bash -c 'echo 0 | dd of=sem/nb oflag=nonblock conv=notrunc status=none'
+	expect_eq "$(size sem/nb)" 1 "count unchanged by the refused P(2) and wait for zero"
+	expect_eq "$("$CB" -n sem/nb open read read)" "open ok
+read ok
+read EAGAIN" "non-blocking reads: the first takes the unit, the second would wait"
+	expect_eq "$(size sem/nb)" 0 "count after the non-blocking reads"
+}
+
+# A blocked P ends at once whatever the signal (a few ms; asserted under 1 s, for noisy
+# machines: the failure this catches is a caller that never ends), and takes nothing.
+test_sem_signals_end_a_blocked_p_taking_nothing() {
+	touch sem/i
+	local how pid want times=
+	for how in INT TERM KILL USR1 write-USR1; do
+		case $how in
+		INT) "$CB" sem/i open read >/dev/null & ;; # default disposition: dies
+		TERM | KILL) cat sem/i & ;;
+		USR1) "$CB" -H USR1 sem/i open read >"$WORK/out" & ;;
+		write-USR1) "$CB" -w -H USR1 sem/i open write:-2 >"$WORK/out" & ;;
+		esac
+		pid=$!
+		wait_blocked "$pid" sem/i || continue
+		kill -"${how#write-}" "$pid"
+		wait_exit "$pid" 1000
+		case $how in
+		INT) want=130 ;;
+		TERM) want=143 ;;
+		KILL) want=137 ;;
+		*) want=4 ;; # EINTR, reported by the client
+		esac
+		expect_eq "$RC" "$want" "exit status of the P ended by $how"
+		expect_eq "$(size sem/i)" 0 "count after $how"
+		times+=" $how:${DT}ms"
+	done
+	say "signal to end:$times"
+	echo > sem/i
+	sleep 0.1
+	expect_eq "$(size sem/i)" 1 "a V after the interrupted waits is not taken by a ghost of them"
+}
+
+test_sem_rm_gives_parked_waiters_eidrm() {
+	touch sem/d
+	cat sem/d 2>"$WORK/cat.err" &
+	local c=$! b
+	wait_blocked "$c" sem/d
+	"$CB" sem/d open read >"$WORK/cb.out" &
+	b=$!
+	wait_blocked "$b" sem/d
+	rm sem/d
+	wait_exit "$c" 1000
+	expect_eq "$RC" 1 "cat's status after rm"
+	grep -q "Identifier removed" "$WORK/cat.err" || fail "cat said '$(cat "$WORK/cat.err")'"
+	wait_exit "$b" 1000
+	expect_eq "$(tail -1 "$WORK/cb.out")" "read EIDRM" "the client's read after rm"
+}
+
+# The kernel holds an inode's lock across a whole WRITE request: a parked "-N" write would keep
+# every other writer of that inode out, the V that would release it included, and rm, which
+# also holds the directory's lock meanwhile (stopping ls and creation in sem/). The daemon
+# hands each lookup a fresh inode (ns.c, per_lookup_inode), so each open has a lock of its own.
+test_sem_v_releases_a_parked_minus_n_write() {
+	touch sem/kw
+	"$CB" -w sem/kw open write:-2 >"$WORK/kw.out" &
+	local w=$!
+	wait_blocked "$w" sem/kw
+	expect_rc 0 "V while a P(2) write waits" -- timeout -s KILL 2 bash -c 'echo 2 > sem/kw'
+	wait_exit "$w" 1000
+	expect_eq "$RC:$(cat "$WORK/kw.out" | tr '\n' ' ')" "0:open ok write:-2 ok " \
+		"the P(2) write released by the V"
+	expect_eq "$(size sem/kw)" 0 "count after V(2) and P(2)"
+	"$CB" -w sem/kw open write:-1 >"$WORK/kw.out" &
+	w=$!
+	wait_blocked "$w" sem/kw
+	expect_rc 0 "rm while a P(1) write waits" -- timeout -s KILL 2 rm sem/kw
+	wait_exit "$w" 1000
+	expect_eq "$(tail -1 "$WORK/kw.out")" "write:-1 EIDRM" "the P(1) write after rm"
+	expect_rc 0 "ls" -- timeout -s KILL 2 ls sem >/dev/null
+}
+
+# A P(5) at the head is not overtaken by a later P(1), however many V(1) come, until it is
+# served: then the P(1) waits for its own unit.
+test_sem_p5_then_p1_served_in_order_as_units_come() {
+	touch sem/q
+	"$CB" -w sem/q open write:-5 >/dev/null &
+	local p5=$! p1
+	wait_blocked "$p5" sem/q
+	"$CB" sem/q open read >/dev/null &
+	p1=$!
+	wait_blocked "$p1" sem/q
+	echo 1 > sem/q
+	sleep 0.1
+	blocked "$p1" || fail "the P(1) overtook the P(5) at the head"
+	expect_eq "$(size sem/q)" 1 "count after V(1): nobody served"
+	echo 4 > sem/q
+	wait_exit "$p5" 1000
+	expect_eq "$RC" 0 "the P(5) once 5 units are there"
+	sleep 0.1
+	blocked "$p1" || fail "the P(1) was served without a unit"
+	expect_eq "$(size sem/q)" 0 "count after the P(5)"
+	echo > sem/q
+	wait_exit "$p1" 1000
+	expect_eq "$RC:$(size sem/q)" "0:0" "the P(1) with the next V"
+}
+
 mount_ipcfs
 run_test test_sem_created_with_count_zero
 run_test test_sem_pool_of_three_then_blocks
@@ -65,4 +303,15 @@ run_test test_sem_timeout_takes_nothing
 run_test test_sem_nonblocking_read_is_eagain
 run_test test_sem_bad_text_is_einval_and_changes_nothing
 run_test test_sem_overflow_is_eoverflow
+run_test test_sem_write_text_forms
+run_test test_sem_read_is_one_p_returning_nothing
+run_test test_sem_minus_n_takes_n_at_once_or_nothing
+run_test test_sem_p_n_at_the_head_is_not_overtaken
+run_test test_sem_readers_are_served_in_arrival_order
+run_test test_sem_wait_for_zero
+run_test test_sem_nonblocking_p_and_zero_are_eagain
+run_test test_sem_signals_end_a_blocked_p_taking_nothing
+run_test test_sem_rm_gives_parked_waiters_eidrm
+run_test test_sem_v_releases_a_parked_minus_n_write
+run_test test_sem_p5_then_p1_served_in_order_as_units_come
 finish
