@@ -289,9 +289,14 @@ static void shm_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *p
 
 static void shm_kill(struct node *n, int err)
 {
-	/* open descriptors and mappings keep working after rm, as with /dev/shm */
-	(void)n;
 	(void)err;
+	/* Open descriptors and mappings (a mapping keeps its file open) keep working after rm,
+	 * as with /dev/shm. With none, nobody can reach the contents again: give the memory
+	 * back now rather than when the kernel forgets the inode, a moment later. */
+	ipc_mutex_lock(&n->lock);
+	if (list_empty(&n->handles))
+		shm_resize(n, 0);
+	ipc_mutex_unlock(&n->lock);
 }
 
 static void shm_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)

@@ -239,6 +239,8 @@ test_shm_opens_keep_the_mapped_pages() {
 	"$MAP" shm/s open map:8192 load:4096:1 >/dev/null
 	resume "$BG"
 	finish_bg "$BG" || fail "the mapper: $(tail -1 "$WORK/a")"
+	# ThreadSanitizer's runtime faults in shadow pages of its own: no count to compare there
+	ldd "$IPCFS" | grep -q libtsan && return 0
 	expect_eq "$(lines "$WORK/a" faults= | tail -2 | uniq | wc -l)" 1 \
 		"page faults of loads after other processes' opens ($(lines "$WORK/a" faults= | tr '\n' ' '))"
 }
