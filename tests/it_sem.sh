@@ -5,42 +5,6 @@ source "$(dirname "$0")/lib.sh"
 
 CB=$BUILD_DIR/tests/client_block
 
-size() { stat -c %s "$1"; }
-now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-# PID sleeps in a FUSE request (queued for the daemon or parked in it).
-blocked() { [ "$(cat "/proc/$1/wchan" 2>/dev/null)" = request_wait_answer ]; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
-# wait_blocked PID FILE: until PID's request is parked on FILE's object. FILE's attributes are
-# never cached, so stat sends a GETATTR queued after PID's request: once it is answered, the
-# daemon has taken PID's request as well.
-wait_blocked() {
-	wait_until 5 blocked "$1" || {
-		fail "pid $1 never blocked"
-		return 1
-	}
-	stat "$2" >/dev/null
-	sleep 0.05
-}
-# wait_exit PID MS: wait for PID (a child) at most MS milliseconds; sets RC and DT (ms taken).
-# A PID still there a second later fails the test and is killed (RC 999): if it sleeps in a
-# request the daemon never answers, only the daemon's exit can end it.
-wait_exit() {
-	local t0
-	t0=$(now_ms)
-	while ! exited "$1"; do
-		if [ $(($(now_ms) - t0)) -gt $(($2 + 1000)) ]; then
-			fail "pid $1 still running after $(($(now_ms) - t0)) ms"
-			kill -KILL "$1" 2>/dev/null
-			RC=999
-			return 1
-		fi
-		sleep 0.01
-	done
-	{ wait "$1"; } 2>/dev/null # no "Killed" notice
-	RC=$?
-	DT=$(($(now_ms) - t0))
-	[ "$DT" -le "$2" ] || fail "pid $1 took ${DT} ms to end, more than $2 ms"
-}
 
 test_sem_created_with_count_zero() {
 	touch sem/s
