@@ -25,7 +25,10 @@
  * user.max_msgs per queue). 1024 messages: a shell loop filling a queue nobody reads stops
  * only far beyond what a script would expect to hold. */
 #define IPCFS_DEFAULT_MQ_MSGSIZE 8192u
-#define IPCFS_MAX_MQ_MSGSIZE (1u << 20)
+/* The kernel sends one write() as one request only while it spans at most 256 pages
+ * (max_pages); a 1 MiB buffer that does not start on a page boundary spans 257 and arrives as
+ * two requests, i.e. two messages. 1020 KiB always arrives whole. */
+#define IPCFS_MAX_MQ_MSGSIZE (1020u << 10)
 #define IPCFS_DEFAULT_MQ_MAX_MSGS 1024u
 #define IPCFS_MAX_MQ_MAX_MSGS (1u << 20)
 /* Message priorities are 0 .. MQ_PRIOS-1, higher first; q@P is queue q at priority P. */
