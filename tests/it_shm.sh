@@ -162,7 +162,7 @@ test_shm_st_blocks_is_the_memory_used() {
 
 test_shm_two_mappings_see_each_others_stores_at_once() {
 	local out rc
-	out=$("$SYNC" share shm/s 10000)
+	out=$("$SYNC" share shm/s 1000) # round trips by polling memory: slow when the CPUs are busy
 	rc=$?
 	note "$out"
 	expect_eq "$rc" 0 "client_shm_sync share"
@@ -499,38 +499,38 @@ run() {
 }
 
 mount_ipcfs
-run test_shm_created_empty 10
-run test_shm_truncate_sizes_and_holes_read_zeros 10
-run test_shm_read_and_write_at_any_offset 10
-run test_shm_o_trunc_and_o_append_as_for_regular_files 10
-run test_shm_st_blocks_is_the_memory_used 10
-run test_shm_two_mappings_see_each_others_stores_at_once 15
-run test_shm_lib_mutex_in_the_segment_counts_exactly 20
-run test_shm_lib_mutex_and_sem_sleep_and_wake_across_processes 15
-run test_shm_lib_sem_ping_pong 15
-run test_shm_write_seen_by_a_mapping_and_store_seen_by_read 15
-run test_shm_opens_keep_the_mapped_pages 15
-run test_shm_truncate_while_mapped 15
-run test_shm_contents_last_after_the_writers_unmap_and_close 15
-run test_shm_rm_leaves_mappings_and_descriptors_valid 15
-run test_shm_concurrent_writers_at_different_offsets 20
-run test_shm_big_writes 20
-run test_shm_read_past_the_end_is_short 10
-run test_shm_contents_last_until_unmount 5
+run test_shm_created_empty 60
+run test_shm_truncate_sizes_and_holes_read_zeros 60
+run test_shm_read_and_write_at_any_offset 60
+run test_shm_o_trunc_and_o_append_as_for_regular_files 60
+run test_shm_st_blocks_is_the_memory_used 60
+run test_shm_two_mappings_see_each_others_stores_at_once 60
+run test_shm_lib_mutex_in_the_segment_counts_exactly 60
+run test_shm_lib_mutex_and_sem_sleep_and_wake_across_processes 60
+run test_shm_lib_sem_ping_pong 60
+run test_shm_write_seen_by_a_mapping_and_store_seen_by_read 60
+run test_shm_opens_keep_the_mapped_pages 60
+run test_shm_truncate_while_mapped 60
+run test_shm_contents_last_after_the_writers_unmap_and_close 60
+run test_shm_rm_leaves_mappings_and_descriptors_valid 60
+run test_shm_concurrent_writers_at_different_offsets 60
+run test_shm_big_writes 60
+run test_shm_read_past_the_end_is_short 60
+run test_shm_contents_last_until_unmount 60
 unmount_ipcfs
 mount_ipcfs
-run_test test_shm_gone_after_remount 5
+run_test test_shm_gone_after_remount 60
 unmount_ipcfs
 mount_ipcfs -o shm_max_size=1M
-run test_shm_per_segment_cap_is_enospc 10
+run test_shm_per_segment_cap_is_enospc 60
 unmount_ipcfs
 mount_ipcfs -o max_memory=4M
-run test_shm_total_cap_is_enospc 10
-run test_shm_removed_segment_memory_freed_at_last_unmap 15
-run test_shm_total_cap_counts_the_page_table 15
-run test_shm_mmap_stores_past_max_memory_fail_msync 15
+run test_shm_total_cap_is_enospc 60
+run test_shm_removed_segment_memory_freed_at_last_unmap 60
+run test_shm_total_cap_counts_the_page_table 60
+run test_shm_mmap_stores_past_max_memory_fail_msync 60
 if [ "${IPC_TEST_KNOWN_FAILURES:-0}" = 1 ]; then
-	run test_shm_refused_writeback_leaves_no_stale_cache 15
+	run test_shm_refused_writeback_leaves_no_stale_cache 60
 else
 	say "skipped test_shm_refused_writeback_leaves_no_stale_cache (known kernel limitation;" \
 		"IPC_TEST_KNOWN_FAILURES=1 runs it)"
