@@ -229,8 +229,8 @@ static int run_step(const char *path, int oflags, int *fd, char *step)
 	if (strncmp(step, "writen:", 7) == 0) {
 		size_t len = strtoul(step + 7, NULL, 10), page = (size_t)sysconf(_SC_PAGESIZE);
 		size_t map = len + 2 * page;
-		char *mem = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-				 0);
+		char *mem =
+			mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		char *buf = mem + page - 1;
 		int rc;
 
@@ -330,8 +330,9 @@ int main(int argc, char **argv)
 			handle(SIGALRM);
 			break;
 		default:
-			fprintf(stderr, "usage: client_fifo_io [-n] [-w|-W] [-x] [-H SIG]... [-T MS] "
-					"PATH STEP...\n");
+			fprintf(stderr,
+				"usage: client_fifo_io [-n] [-w|-W] [-x] [-H SIG]... [-T MS] "
+				"PATH STEP...\n");
 			return 100;
 		}
 	}

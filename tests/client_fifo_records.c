@@ -162,15 +162,16 @@ int main(int argc, char **argv)
 			want_now = (size_t)(total - got);
 		k = read(fd, buf, want_now);
 		if (k <= 0) {
-			fprintf(stderr, "client_fifo_records: read returned %zd (%s) after %llu of "
-					"%llu bytes\n",
+			fprintf(stderr,
+				"client_fifo_records: read returned %zd (%s) after %llu of "
+				"%llu bytes\n",
 				k, k ? strerror(errno) : "end of file", got, total);
 			break;
 		}
 		got += (unsigned long long)k;
 		for (ssize_t i = 0; i < k;) {
-			size_t take = rec_size - fill < (size_t)(k - i) ? rec_size - fill
-									 : (size_t)(k - i);
+			size_t left = (size_t)(k - i);
+			size_t take = rec_size - fill < left ? rec_size - fill : left;
 			int w, seq;
 
 			memcpy(rec + fill, buf + i, take);
@@ -219,6 +220,10 @@ int main(int argc, char **argv)
 	}
 	printf("records %lu torn %lu disorder %lu short %lu\n", records_seen, torn, disorder,
 	       shorts);
+	close(fd);
+	free(rec);
+	free(want);
+	free(next);
 	return records_seen == (unsigned long)writers * records && !torn && !disorder && !shorts
 		       ? 0
 		       : 1;

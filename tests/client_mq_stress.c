@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ static int consumer(const char *queue, int out, size_t bufsize)
 		fwrite(msg, 1, len + 1, f);
 	}
 	close(fd);
+	free(buf);
 	return fclose(f) == 0 ? 0 : 2;
 }
 
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
 	struct tally t = { 0 };
 	unsigned long lost = 0;
 	int nprod, ncons, total, opt, status, rc = 0, open_pipes;
+	bool ok;
 	size_t bufsize = 64;
 	struct pollfd pfd[MAX_PROCS];
 	char pending[MAX_PROCS][MAX_MSG + 2]; /* a consumer's partial line */
@@ -282,12 +285,14 @@ int main(int argc, char **argv)
 	}
 	printf("sent %d received %lu duplicates %lu lost %lu malformed %lu disorder %lu\n", total,
 	       t.received, t.dups, lost, t.malformed, t.disorder);
+	for (int c = 0; c < ncons; c++)
+		free(last[c]);
+	for (int p = 0; p < nprod; p++)
+		free(seen[p]);
 	if (rc)
 		return rc;
-	return t.received == (unsigned long)total && !t.dups && !lost && !t.malformed &&
-			       !t.disorder
-		       ? 0
-		       : 1;
+	ok = t.received == (unsigned long)total && !t.dups && !lost && !t.malformed && !t.disorder;
+	return ok ? 0 : 1;
 
 usage:
 	fprintf(stderr, "usage: client_mq_stress [-b BUF] QUEUE PRODUCERS CONSUMERS TOTAL\n");
