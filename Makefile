@@ -45,9 +45,12 @@ LIB     := $(BUILD)/libipc.a
 # The daemon: fs/main.c plus libipcfs.a, which the unit tests link too.
 FS_SRC  := $(wildcard fs/*.c)
 FS_OBJ  := $(FS_SRC:%.c=$(BUILD)/%.o)
-FSLIB_OBJ := $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+FSLIB_OBJ := $(filter-out $(BUILD)/fs/main.o $(BUILD)/fs/ipcctl.o,$(FS_OBJ))
 FSLIB   := $(BUILD)/libipcfs.a
 IPCFS   := $(BUILD)/ipcfs
+# The administration command: fs/ipcctl.c with the snapshot and deadlock code it shares with
+# the daemon (taken from libipcfs.a; they do not use FUSE).
+IPCCTL  := $(BUILD)/ipcctl
 
 # Unit tests: tests/test_<module>.c, one binary each.
 TEST_SRC  := $(wildcard tests/test_*.c)
@@ -61,11 +64,13 @@ BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
 .PHONY: all deps test bench fuzz fuzz-deps install clean format check-style run
-all: $(LIB) $(IPCFS) $(TEST_BIN) $(CLIENT_BIN)
+all: $(LIB) $(IPCFS) $(IPCCTL) $(TEST_BIN) $(CLIENT_BIN)
 
-# Installs what pkg-config cannot find (scripts/install-deps.sh), once, before compiling.
+# Installs what is missing (scripts/install-deps.sh), once, before compiling.
 deps:
-	@pkg-config --exists $(DEPS) 2>/dev/null || scripts/install-deps.sh
+	@pkg-config --exists $(DEPS) 2>/dev/null && command -v setfattr >/dev/null && \
+		command -v python3 >/dev/null || \
+		scripts/install-deps.sh
 
 $(BUILD)/%.o: %.c Makefile | deps
 	@mkdir -p $(dir $@)
@@ -81,6 +86,9 @@ $(FSLIB): $(FSLIB_OBJ)
 
 $(IPCFS): $(BUILD)/fs/main.o $(FSLIB) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS)
+
+$(IPCCTL): $(BUILD)/fs/ipcctl.o $(FSLIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(FSLIB) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(CMOCKA_LIBS) -lrt
@@ -124,8 +132,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ipc
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 lib/include/ipc/*.h $(DESTDIR)$(PREFIX)/include/ipc/
-	$(if $(IPCFS),install -d $(DESTDIR)$(PREFIX)/bin && \
-		install -m 755 $(IPCFS) $(DESTDIR)$(PREFIX)/bin/)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(IPCFS) $(IPCCTL) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/ipcfs.1 docs/ipcctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build

@@ -23,6 +23,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "snapshot.h"
 
 #include <ipc/ring.h>
 
@@ -454,6 +455,25 @@ static void fifo_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *
 	fuse_reply_poll(req, revents);
 }
 
+static void fifo_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
+{
+	struct fifo_obj *f = fifo_of(n);
+	struct parked *p;
+
+	snap_field_add(o, "bytes", buffered(f));
+	snap_field_add(o, "capacity", f->capacity);
+	snap_field_add(o, "writers", f->writers);
+	/* units: the bytes each asks for, or has still to write */
+	list_for_each_entry(p, &f->readq, link)
+		snap_wait_add(snap, o, p->pid, "read", (uint32_t)p->arg, p->since);
+	list_for_each_entry(p, &f->writeq, link)
+	{
+		const struct fifo_write *w = (const struct fifo_write *)(uintptr_t)p->arg;
+
+		snap_wait_add(snap, o, p->pid, "write", (uint32_t)(w->len - w->done), p->since);
+	}
+}
+
 static void fifo_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 {
 	struct fifo_obj *f = fifo_of(n);
@@ -515,5 +535,6 @@ const struct objtype fifo_type = {
 	.stat_size = fifo_stat_size,
 	.requeue = fifo_requeue,
 	.complete = fifo_complete,
+	.inspect = fifo_inspect,
 	.direct_io = true,
 };

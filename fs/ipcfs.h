@@ -30,6 +30,8 @@ struct node;
 struct handle;
 struct parked;
 struct pollwait;
+struct snapshot;
+struct snap_obj;
 
 /*
  * struct objtype - one object type (sem, mutex, ...): the directory it lives under and the
@@ -73,6 +75,10 @@ struct objtype {
 	/* complete a parked request claimed by serve/requeue/kill: reply (rc 0: success,
 	 * else -errno) and undo its effect if the reply cannot be delivered */
 	void (*complete)(struct parked *p);
+	/* describe n for a snapshot (snapshot.h): its state as fields of o, its holders and
+	 * its waiters in the order they will be served. n->lock held (with every other
+	 * object's, see status.c): only allocation, no reply, no wait. */
+	void (*inspect)(struct node *n, struct snapshot *s, struct snap_obj *o);
 	bool direct_io; /* reads and writes bypass the page cache (every type but shm) */
 };
 
@@ -153,6 +159,10 @@ extern const struct objtype mutex_type;
 extern const struct objtype fifo_type;
 extern const struct objtype mq_type;
 extern const struct objtype shm_type;
+/* The inspection view /.ipcfs (status.c): a fixed directory of read-only files, each made
+ * afresh from one snapshot of every object at its open. */
+extern const struct objtype status_type;
+extern const char *const status_files[]; /* their names, NULL-terminated */
 
 /* ns.c: the namespace. */
 int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes);
@@ -178,6 +188,15 @@ void ns_uncharge(struct ipcfs *fs, size_t bytes);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
 int ns_path(struct node *n, char *buf, size_t len);
+/* ns_path_locked - the same with fs->ns_lock held by the caller. */
+int ns_path_locked(struct node *n, char *buf, size_t len);
+
+/* proc.c: what the daemon learns of its callers from /proc. */
+/* proc_identify - the process (thread group) of thread tid, and its command name into comm
+ * (len bytes). Returns 0, or -ESRCH when tid has exited (nothing set). */
+int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len);
+/* proc_alive - does thread tid still exist? */
+bool proc_alive(pid_t tid);
 
 /* handle_new - a handle for an open of n by pid. Returns NULL when out of memory. */
 struct handle *handle_new(struct node *n, int flags, pid_t pid);

@@ -85,7 +85,7 @@ static int parse_size(const char *s, unsigned long long *out)
 		end++;
 		break;
 	}
-	if (*end || v == 0 || v > ULLONG_MAX / mul)
+	if (*end || v > ULLONG_MAX / mul)
 		return -1;
 	*out = v * mul;
 	return 0;

@@ -24,10 +24,12 @@
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -426,6 +428,33 @@ static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph
 	fuse_reply_poll(req, revents);
 }
 
+static void mq_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
+{
+	struct mq_obj *q = mq_of(n);
+	struct parked *p;
+
+	snap_field_add(o, "messages", q->count);
+	snap_field_add(o, "bytes", q->bytes);
+	snap_field_add(o, "msgsize", q->msgsize);
+	snap_field_add(o, "max_msgs", q->max_msgs);
+	for (int prio = MQ_PRIOS - 1; prio >= 0; prio--)
+		if (q->per_prio[prio]) {
+			char key[SNAP_KEY_MAX];
+
+			snprintf(key, sizeof(key), "prio.%d", prio);
+			snap_field_add(o, key, q->per_prio[prio]);
+		}
+	/* units: the bytes a receive asks for, or a send's message */
+	list_for_each_entry(p, &q->readq, link)
+		snap_wait_add(snap, o, p->pid, "recv", (uint32_t)p->arg, p->since);
+	list_for_each_entry(p, &q->writeq, link)
+	{
+		const struct mq_msg *m = (const struct mq_msg *)(uintptr_t)p->arg;
+
+		snap_wait_add(snap, o, p->pid, "send", m->len, p->since);
+	}
+}
+
 static void mq_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 {
 	struct mq_obj *q = mq_of(n);
@@ -482,5 +511,6 @@ const struct objtype mq_type = {
 	.stat_size = mq_stat_size,
 	.requeue = mq_requeue,
 	.complete = mq_complete,
+	.inspect = mq_inspect,
 	.direct_io = true,
 };

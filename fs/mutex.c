@@ -20,6 +20,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "snapshot.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -74,24 +75,6 @@ static void mutex_serve(struct node *n, struct list_head *done)
 	park_claim(p, 0, done);
 }
 
-/* The thread group of a thread, or -1 if it is gone. */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[256];
-	pid_t tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 /*
  * Does process pid have a descriptor open on the object with inode number ino of our mount?
  * The descriptor's path only narrows the search (it may read "... (deleted)": every lookup
@@ -134,9 +117,10 @@ static bool has_fd_on(pid_t pid, const char *mountpoint, uint64_t ino)
 /* Would an open of the held mutex n by requester wait for itself? No lock held. */
 static bool mutex_self_deadlock(struct node *n, pid_t requester)
 {
-	pid_t tg = tgid_of(requester);
+	pid_t tg;
 
-	return tg >= 0 && has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
+	return proc_identify(requester, &tg, NULL, 0) == 0 &&
+	       has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
 }
 
 static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -274,6 +258,19 @@ static void mutex_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle 
 	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
+static void mutex_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
+{
+	struct mutex_obj *m = mutex_of(n);
+	struct parked *p;
+
+	snap_field_add(o, "locked", m->holder != NULL);
+	o->resource = true;
+	o->available = m->holder == NULL;
+	if (m->holder)
+		snap_hold_add(snap, o, m->holder_pid, 1, m->since);
+	list_for_each_entry(p, &m->waitq, link) snap_wait_add(snap, o, p->pid, "lock", 1, p->since);
+}
+
 static void mutex_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 {
 	*size = mutex_of(n)->holder ? 1 : 0;
@@ -293,5 +290,6 @@ const struct objtype mutex_type = {
 	.stat_size = mutex_stat_size,
 	.requeue = mutex_requeue,
 	.complete = mutex_complete,
+	.inspect = mutex_inspect,
 	.direct_io = true,
 };

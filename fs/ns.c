@@ -379,7 +379,7 @@ static double attr_timeout(const struct node *n)
  */
 static bool per_lookup_inode(const struct node *n)
 {
-	return !n->is_dir && n->type->direct_io;
+	return !n->is_dir && !n->fixed && n->type->direct_io;
 }
 
 /* Fill an entry reply for n and count the kernel's new reference. ns_lock held. */
@@ -400,6 +400,27 @@ static void fill_entry(struct node *n, struct fuse_entry_param *e)
 }
 
 /* ---- setup and teardown ---- */
+
+/* The inspection view: /.ipcfs and its read-only files (status.c), fixed like the type
+ * directories. ns_lock not needed: nothing runs yet. */
+static int make_view(struct ipcfs *fs)
+{
+	struct node *d = node_alloc(fs, &status_type, true, status_type.name, 0555, 0, 0);
+
+	if (!d)
+		return -ENOMEM;
+	d->fixed = true;
+	link_node(fs, fs->root, d);
+	for (const char *const *name = status_files; *name; name++) {
+		struct node *f = node_alloc(fs, &status_type, false, *name, 0444, 0, 0);
+
+		if (!f)
+			return -ENOMEM;
+		f->fixed = true;
+		link_node(fs, d, f);
+	}
+	return 0;
+}
 
 int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 {
@@ -425,7 +446,7 @@ int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 		d->fixed = true;
 		link_node(fs, fs->root, d);
 	}
-	return 0;
+	return make_view(fs);
 }
 
 void ns_shutdown(struct ipcfs *fs)
@@ -496,7 +517,7 @@ void ns_destroy(struct ipcfs *fs)
 	free(fs->htab);
 }
 
-int ns_path(struct node *n, char *buf, size_t len)
+int ns_path_locked(struct node *n, char *buf, size_t len)
 {
 	struct ipcfs *fs = n->fs;
 	size_t pos = len;
@@ -505,7 +526,6 @@ int ns_path(struct node *n, char *buf, size_t len)
 	if (len == 0)
 		return -ENAMETOOLONG;
 	buf[--pos] = '\0';
-	ipc_mutex_lock(&fs->ns_lock);
 	if (!n->linked)
 		rc = -ENOENT;
 	for (; rc == 0 && n != fs->root; n = n->parent) {
@@ -519,9 +539,18 @@ int ns_path(struct node *n, char *buf, size_t len)
 		memcpy(buf + pos, n->name, l);
 		buf[--pos] = '/';
 	}
-	ipc_mutex_unlock(&fs->ns_lock);
 	if (rc == 0)
 		memmove(buf, buf + pos, len - pos);
+	return rc;
+}
+
+int ns_path(struct node *n, char *buf, size_t len)
+{
+	int rc;
+
+	ipc_mutex_lock(&n->fs->ns_lock);
+	rc = ns_path_locked(n, buf, len);
+	ipc_mutex_unlock(&n->fs->ns_lock);
 	return rc;
 }
 
@@ -632,8 +661,8 @@ static int check_new_name(const struct node *dir, const char *name)
 
 	if (!dir->is_dir)
 		return -ENOTDIR;
-	if (dir->type == NULL)
-		return -EPERM; /* nothing but the type directories at the root */
+	if (dir->type == NULL || dir->type == &status_type)
+		return -EPERM; /* nothing but the type directories at the root; the view is fixed */
 	if (strlen(name) > IPCFS_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)

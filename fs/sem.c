@@ -8,8 +8,14 @@
  *   stopping at the first that still cannot proceed, so a P(5) at the head is not overtaken
  *   by a later P(1) (no starvation). Wait-for-zero requests are released together whenever
  *   the count reaches 0, independently of the P queue (as with System V semop).
- * - The count is the object's only state: st_size shows it, and nothing else is kept per open.
+ * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
+ * - For inspection and deadlock detection, the units each caller took with P and has not
+ *   given back with V are counted per thread id (what FUSE tells; a process for shell tools):
+ *   a V gives back the caller's own units first and the rest adds to the count only. Entries
+ *   of threads that have exited are dropped when the table is full and at each inspection,
+ *   so the table stays as small as the number of live holders. This bookkeeping never
+ *   changes what P and V do.
  *
  * Locking: node->lock protects struct sem_obj and the parked requests in its queues.
  */
@@ -17,14 +23,29 @@
 #include "park.h"
 #include "semtext.h"
 
+#include "snapshot.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Units a thread took with P and has not given back. */
+struct sem_holder {
+	pid_t tid;
+	uint32_t units;
+	struct timespec since; /* CLOCK_REALTIME of its first unit */
+};
 
 struct sem_obj {
-	uint32_t count;	     /* 0..INT32_MAX */
-	struct list_head pq; /* parked P(n), FIFO; struct parked, arg = n */
-	struct list_head zq; /* parked waits for zero */
+	uint32_t count;		    /* 0..INT32_MAX */
+	bool paused;		    /* user.paused: grant no P, even one that fits */
+	uint32_t nholders;	    /* entries used in holders */
+	uint32_t holders_cap;	    /* entries allocated */
+	struct sem_holder *holders; /* who holds units, in the order they took them */
+	struct list_head pq;	    /* parked P(n), FIFO; struct parked, arg = n */
+	struct list_head zq;	    /* parked waits for zero */
 };
 
 enum sem_kind {
@@ -47,33 +68,100 @@ static int sem_init_obj(struct node *n)
 	return 0;
 }
 
+static void sem_destroy(struct node *n)
+{
+	free(sem_of(n)->holders);
+}
+
+/* Drop the entries of threads that have exited. node->lock held. */
+static void holders_prune(struct sem_obj *s)
+{
+	uint32_t w = 0;
+
+	for (uint32_t i = 0; i < s->nholders; i++)
+		if (proc_alive(s->holders[i].tid))
+			s->holders[w++] = s->holders[i];
+	s->nholders = w;
+}
+
+/* tid took units with P. node->lock held. Out of memory, the units go unrecorded: only the
+ * inspection is poorer. */
+static void holders_take(struct sem_obj *s, pid_t tid, uint32_t units)
+{
+	struct sem_holder *h;
+
+	for (uint32_t i = 0; i < s->nholders; i++)
+		if (s->holders[i].tid == tid) {
+			h = &s->holders[i];
+			h->units = units > UINT32_MAX - h->units ? UINT32_MAX : h->units + units;
+			return;
+		}
+	if (s->nholders == s->holders_cap)
+		holders_prune(s);
+	if (s->nholders == s->holders_cap) {
+		uint32_t cap = s->holders_cap ? s->holders_cap * 2 : 4;
+
+		h = realloc(s->holders, cap * sizeof(*h));
+		if (!h)
+			return;
+		s->holders = h;
+		s->holders_cap = cap;
+	}
+	h = &s->holders[s->nholders++];
+	h->tid = tid;
+	h->units = units;
+	clock_gettime(CLOCK_REALTIME, &h->since);
+}
+
+/* tid gave units back with V: fewer of its own held. node->lock held. */
+static void holders_give(struct sem_obj *s, pid_t tid, uint32_t units)
+{
+	for (uint32_t i = 0; i < s->nholders; i++) {
+		struct sem_holder *h = &s->holders[i];
+
+		if (h->tid != tid)
+			continue;
+		if (h->units > units) {
+			h->units -= units;
+		} else {
+			memmove(h, h + 1, (s->nholders - i - 1) * sizeof(*h));
+			s->nholders--;
+		}
+		return;
+	}
+}
+
 /* Answer every parked request that can proceed now, in order. node->lock held. */
 static void sem_serve(struct node *n, struct list_head *done)
 {
 	struct sem_obj *s = sem_of(n);
 
-	while (!list_empty(&s->pq)) {
+	while (!list_empty(&s->pq) && !s->paused) {
 		struct parked *p = list_first_entry(&s->pq, struct parked, link);
 
 		if (s->count < p->arg)
 			break;
 		s->count -= (uint32_t)p->arg;
+		if (p->kind != SEM_WRITE_Z)
+			holders_take(s, p->pid, (uint32_t)p->arg);
 		park_claim(p, 0, done);
 	}
 	if (s->count == 0)
 		park_kill_queue(&s->zq, 0, done);
 }
 
-/* Try the wait now: true if it was satisfied (and its effect applied). node->lock held. */
-static bool sem_try(struct node *n, enum sem_kind kind, uint32_t units, struct list_head *done)
+/* Try tid's wait now: true if it was satisfied (and its effect applied). node->lock held. */
+static bool sem_try(struct node *n, pid_t tid, enum sem_kind kind, uint32_t units,
+		    struct list_head *done)
 {
 	struct sem_obj *s = sem_of(n);
 
 	if (kind == SEM_WRITE_Z)
 		return s->count == 0;
-	if (!list_empty(&s->pq) || s->count < units)
+	if (!list_empty(&s->pq) || s->count < units || s->paused)
 		return false;
 	s->count -= units;
+	holders_take(s, tid, units);
 	sem_serve(n, done); /* the count may have reached zero */
 	return true;
 }
@@ -89,8 +177,9 @@ static void sem_unlock_and_notify(struct node *n, struct list_head *done)
 	poll_notify(&pw);
 }
 
-/* Add units. Returns 0, -EOVERFLOW or the object's death errno; changes nothing on error. */
-static int sem_post(struct node *n, uint32_t units)
+/* Add units, given by tid. Returns 0, -EOVERFLOW or the object's death errno; changes nothing
+ * on error. */
+static int sem_post(struct node *n, pid_t tid, uint32_t units)
 {
 	struct sem_obj *s = sem_of(n);
 	LIST_HEAD_DECL(done);
@@ -107,6 +196,7 @@ static int sem_post(struct node *n, uint32_t units)
 		return -EOVERFLOW;
 	}
 	s->count += units;
+	holders_give(s, tid, units);
 	ns_touch(n, true);
 	sem_serve(n, &done);
 	sem_unlock_and_notify(n, &done);
@@ -118,6 +208,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 		     size_t size, int flags)
 {
 	struct node *n = h->node;
+	pid_t tid = fuse_req_ctx(req)->pid;
 	LIST_HEAD_DECL(done);
 	struct parked *p;
 	int rc = 0;
@@ -125,7 +216,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		rc = -n->dead_err;
-	else if (sem_try(n, kind, units, &done))
+	else if (sem_try(n, tid, kind, units, &done))
 		rc = 1;
 	else if (flags & O_NONBLOCK)
 		rc = -EAGAIN;
@@ -159,7 +250,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 		park_answer(p, rc);
 		return;
 	}
-	if (sem_try(n, kind, units, &done)) {
+	if (sem_try(n, tid, kind, units, &done)) {
 		sem_unlock_and_notify(n, &done);
 		park_answer(p, 0);
 		return;
@@ -180,7 +271,7 @@ static void sem_complete(struct parked *p)
 		rc = fuse_reply_write(p->req, p->size);
 	/* The caller never learns of a P it cannot receive: give the units back. */
 	if (rc < 0 && p->rc == 0 && p->kind != SEM_WRITE_Z)
-		sem_post(p->node, (uint32_t)p->arg);
+		sem_post(p->node, p->pid, (uint32_t)p->arg);
 }
 
 static void sem_requeue(struct node *n, struct list_head *done)
@@ -227,7 +318,7 @@ static void sem_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 	if (rc == 0) {
 		switch (t.op) {
 		case SEMTEXT_V:
-			rc = sem_post(h->node, t.n);
+			rc = sem_post(h->node, fuse_req_ctx(req)->pid, t.n);
 			break;
 		case SEMTEXT_P:
 			sem_wait(req, h, SEM_WRITE_P, t.n, size, flags);
@@ -253,11 +344,58 @@ static void sem_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *p
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		revents |= POLLIN | POLLRDNORM | POLLERR;
-	else if (s->count > 0 && list_empty(&s->pq))
+	else if (s->count > 0 && list_empty(&s->pq) && !s->paused)
 		revents |= POLLIN | POLLRDNORM;
 	poll_arm(h, pw);
 	ipc_mutex_unlock(&n->lock);
 	fuse_reply_poll(req, revents);
+}
+
+static const char *const sem_xattrs[] = { "paused", NULL };
+
+static int sem_getxattr(struct node *n, const char *name, uint64_t *value)
+{
+	(void)name; /* the only one */
+	ipc_mutex_lock(&n->lock);
+	*value = sem_of(n)->paused;
+	ipc_mutex_unlock(&n->lock);
+	return 0;
+}
+
+/* Pausing holds every P back (a V still adds), to set up and look at a state in which
+ * requests wait that could be granted, as in textbook snapshots; resuming serves them. */
+static int sem_setxattr(struct node *n, const char *name, uint64_t value)
+{
+	LIST_HEAD_DECL(done);
+
+	(void)name;
+	if (value > 1)
+		return -EINVAL;
+	ipc_mutex_lock(&n->lock);
+	sem_of(n)->paused = value;
+	ns_touch(n, false);
+	sem_serve(n, &done);
+	sem_unlock_and_notify(n, &done);
+	return 0;
+}
+
+static void sem_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
+{
+	struct sem_obj *s = sem_of(n);
+	struct parked *p;
+
+	snap_field_add(o, "value", s->count);
+	if (s->paused)
+		snap_field_add(o, "paused", 1);
+	o->resource = true;
+	o->available = s->count;
+	holders_prune(s);
+	for (uint32_t i = 0; i < s->nholders; i++)
+		snap_hold_add(snap, o, s->holders[i].tid, s->holders[i].units, s->holders[i].since);
+	list_for_each_entry(p, &s->pq, link)
+		snap_wait_add(snap, o, p->pid, "P", (uint32_t)p->arg, p->since);
+	/* a wait for zero asks for no units: not a request of the deadlock matrices */
+	list_for_each_entry(p, &s->zq, link) snap_wait_add(snap, o, p->pid, "zero", 0, p->since);
 }
 
 static void sem_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
@@ -270,6 +408,7 @@ const struct objtype sem_type = {
 	.name = "sem",
 	.obj_size = sizeof(struct sem_obj),
 	.init = sem_init_obj,
+	.destroy = sem_destroy,
 	.kill = sem_kill,
 	.open = sem_open,
 	.read = sem_read,
@@ -278,5 +417,9 @@ const struct objtype sem_type = {
 	.stat_size = sem_stat_size,
 	.requeue = sem_requeue,
 	.complete = sem_complete,
+	.xattrs = sem_xattrs,
+	.getxattr = sem_getxattr,
+	.setxattr = sem_setxattr,
+	.inspect = sem_inspect,
 	.direct_io = true,
 };

@@ -21,6 +21,7 @@
  * Locking: node->lock protects struct shm_obj and the pages.
  */
 #include "ipcfs.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,6 +300,15 @@ static void shm_kill(struct node *n, int err)
 	ipc_mutex_unlock(&n->lock);
 }
 
+static void shm_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
+{
+	struct shm_obj *s = shm_of(n);
+
+	(void)snap;
+	snap_field_add(o, "size", s->size);
+	snap_field_add(o, "memory", (uint64_t)s->npages * SHM_PAGE);
+}
+
 static void shm_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 {
 	struct shm_obj *s = shm_of(n);
@@ -317,6 +327,7 @@ const struct objtype shm_type = {
 	.write = shm_write,
 	.poll = shm_poll,
 	.stat_size = shm_stat_size,
+	.inspect = shm_inspect,
 	.truncate = shm_truncate,
 	.direct_io = false,
 };

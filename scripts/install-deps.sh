@@ -5,7 +5,8 @@
 #   install-deps.sh --fuzz   also clang and its fuzzer runtime, for `make fuzz`
 set -eu
 
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev"
+# attr: setfattr/getfattr, the documented way to set per-object limits; python3: the tests
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev attr python3"
 if [ "${1:-}" = "--fuzz" ]; then
 	PKGS="$PKGS clang libclang-rt-dev"
 fi

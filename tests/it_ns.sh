@@ -107,11 +107,12 @@ name() { printf "%${1}s" '' | tr ' ' n; }
 # ---- the root ----
 
 test_root_lists_sticky_type_dirs() {
-	expect_eq "$(ls -a | tr '\n' ' ')" ". .. fifo mq mutex sem shm " "entries of the root"
+	expect_eq "$(ls -a | tr '\n' ' ')" ". .. .ipcfs fifo mq mutex sem shm " "entries of the root"
 	for d in sem mutex fifo mq shm; do
 		expect_eq "$(stat -c '%F %a %U %G' $d)" "directory 1777 root root" "$d/ like /tmp"
 	done
-	expect_eq "$(nlink .)" 7 "root st_nlink (2 + five type dirs)"
+	expect_eq "$(stat -c '%F %a %U %G' .ipcfs)" "directory 555 root root" "the inspection view"
+	expect_eq "$(nlink .)" 8 "root st_nlink (2 + five type dirs + .ipcfs)"
 }
 
 test_root_type_dirs_cannot_be_removed_or_renamed() {
@@ -187,7 +188,7 @@ test_dir_nlink_counts_subdirs() {
 	expect_eq "$(nlink sem/nl)" 2 "the source after moving a subdir out"
 	expect_eq "$(nlink sem)" $((2 + $(find sem -mindepth 1 -maxdepth 1 -type d | wc -l))) \
 		"the type directory counts its subdirs"
-	expect_eq "$(nlink .)" 7 "the root"
+	expect_eq "$(nlink .)" 8 "the root"
 }
 
 test_dir_ls_shows_dot_entries_and_inodes() {
@@ -210,7 +211,8 @@ test_dir_find_lists_everything() {
 		"mutex/fd mutex/fd/m1 sem/fd sem/fd/s2 sem/fd/x sem/fd/x/y sem/fd/x/y/s1 " \
 		"find from the mount point"
 	expect_eq "$(find "$MNT" -type d -path '*/fd*' | wc -l)" 4 "find -type d"
-	expect_eq "$(find "$MNT" -maxdepth 1 | wc -l)" 6 "the root and the five type directories"
+	expect_eq "$(find "$MNT" -maxdepth 1 | wc -l)" 7 \
+		"the root, the five type directories and .ipcfs"
 }
 
 test_dir_rewinddir_sees_changes() {

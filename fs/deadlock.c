@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * deadlock.c - the matrices E, A, C, R of a snapshot, detection, and the resource graph.
+ * See deadlock.h for the model.
+ */
+#include "deadlock.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The row key of a holder or waiter: its process, or its process group when grouped (a
+ * process that has exited has no group any more: it stays a row of its own). */
+static pid_t row_key(const struct deadlock *d, const struct snap_proc *p)
+{
+	return d->by == DEADLOCK_BY_PGRP && p->pgid > 0 ? p->pgid : p->pid;
+}
+
+static bool takes_part(const struct snap_obj *o)
+{
+	if (!o->resource)
+		return false;
+	for (size_t k = 0; k < o->nholds; k++)
+		if (o->holds[k].units)
+			return true;
+	for (size_t k = 0; k < o->nwaits; k++)
+		if (o->waits[k].units)
+			return true;
+	return false;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	pid_t x = ((const struct deadlock_row *)a)->id, y = ((const struct deadlock_row *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static size_t row_index(const struct deadlock *d, pid_t id)
+{
+	struct deadlock_row key = { .id = id };
+	struct deadlock_row *r = bsearch(&key, d->rows, d->nrows, sizeof(*d->rows), row_cmp);
+
+	return (size_t)(r - d->rows);
+}
+
+/* Add p's row if it is new (rows unsorted while collecting). */
+static void row_note(struct deadlock *d, const struct snap_proc *p)
+{
+	pid_t id = row_key(d, p);
+	struct deadlock_row *r = NULL;
+
+	for (size_t i = 0; i < d->nrows && !r; i++)
+		if (d->rows[i].id == id)
+			r = &d->rows[i];
+	if (!r) {
+		r = &d->rows[d->nrows++];
+		r->id = id;
+		r->comm[0] = '\0';
+	}
+	/* grouped, the row is named after the group leader when it takes part */
+	if (!r->comm[0] || p->pid == id)
+		snprintf(r->comm, sizeof(r->comm), "%s", p->comm);
+}
+
+static void detect(struct deadlock *d)
+{
+	bool progress = true;
+
+	memcpy(d->W, d->A, d->nres * sizeof(*d->W));
+	for (size_t i = 0; i < d->nrows; i++)
+		for (size_t j = 0; j < d->nres; j++)
+			if (d->R[i * d->nres + j] > d->E[j] - d->C[i * d->nres + j])
+				d->rows[i].signal = true;
+	while (progress) {
+		progress = false;
+		for (size_t i = 0; i < d->nrows; i++) {
+			bool fits = !d->rows[i].finished;
+
+			for (size_t j = 0; fits && !d->rows[i].signal && j < d->nres; j++)
+				fits = d->R[i * d->nres + j] <= d->W[j];
+			if (!fits)
+				continue;
+			for (size_t j = 0; j < d->nres; j++)
+				d->W[j] += d->C[i * d->nres + j];
+			d->rows[i].finished = true;
+			d->order[d->nfinished++] = i;
+			progress = true;
+			break; /* rescan from the first row, as the textbook does */
+		}
+	}
+	d->deadlocked = d->nfinished < d->nrows;
+}
+
+int deadlock_build(const struct snapshot *s, enum deadlock_rows by, struct deadlock *d)
+{
+	size_t maxrows = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->by = by;
+	for (size_t i = 0; i < s->nobjs; i++)
+		if (takes_part(&s->objs[i])) {
+			d->nres++;
+			maxrows += s->objs[i].nholds + s->objs[i].nwaits;
+		}
+	d->res = calloc(d->nres + 1, sizeof(*d->res));
+	d->rows = calloc(maxrows + 1, sizeof(*d->rows));
+	if (!d->res || !d->rows)
+		goto nomem;
+	d->nres = 0;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		const struct snap_obj *o = &s->objs[i];
+
+		if (!takes_part(o))
+			continue;
+		d->res[d->nres++] = o;
+		for (size_t k = 0; k < o->nholds; k++)
+			if (o->holds[k].units)
+				row_note(d, &o->holds[k]);
+		for (size_t k = 0; k < o->nwaits; k++)
+			if (o->waits[k].units)
+				row_note(d, &o->waits[k]);
+	}
+	qsort(d->rows, d->nrows, sizeof(*d->rows), row_cmp);
+
+	d->E = calloc(d->nres + 1, sizeof(*d->E));
+	d->A = calloc(d->nres + 1, sizeof(*d->A));
+	d->W = calloc(d->nres + 1, sizeof(*d->W));
+	d->C = calloc(d->nrows * d->nres + 1, sizeof(*d->C));
+	d->R = calloc(d->nrows * d->nres + 1, sizeof(*d->R));
+	d->order = calloc(d->nrows + 1, sizeof(*d->order));
+	if (!d->E || !d->A || !d->W || !d->C || !d->R || !d->order)
+		goto nomem;
+	for (size_t j = 0; j < d->nres; j++) {
+		const struct snap_obj *o = d->res[j];
+
+		d->A[j] = o->available;
+		d->E[j] = o->available;
+		for (size_t k = 0; k < o->nholds; k++) {
+			size_t i = row_index(d, row_key(d, &o->holds[k]));
+
+			d->E[j] += o->holds[k].units;
+			d->C[i * d->nres + j] += o->holds[k].units;
+		}
+		for (size_t k = 0; k < o->nwaits; k++)
+			if (o->waits[k].units) {
+				size_t i = row_index(d, row_key(d, &o->waits[k]));
+
+				d->R[i * d->nres + j] += o->waits[k].units;
+			}
+	}
+	detect(d);
+	return 0;
+
+nomem:
+	deadlock_free(d);
+	return -ENOMEM;
+}
+
+void deadlock_free(struct deadlock *d)
+{
+	free(d->res);
+	free(d->rows);
+	free(d->E);
+	free(d->A);
+	free(d->W);
+	free(d->C);
+	free(d->R);
+	free(d->order);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- text ---- */
+
+static void write_vector(FILE *out, const uint64_t *v, size_t n)
+{
+	fputc('(', out);
+	for (size_t j = 0; j < n; j++)
+		fprintf(out, "%s%llu", j ? " " : "", (unsigned long long)v[j]);
+	fputc(')', out);
+}
+
+static const char *row_word(const struct deadlock *d)
+{
+	return d->by == DEADLOCK_BY_PGRP ? "pgid" : "pid";
+}
+
+/* One matrix with its column labels R1.. and row labels P1.. (pid comm). */
+static void write_matrix(const struct deadlock *d, FILE *out, const char *title, const uint64_t *m)
+{
+	int width = 2, label = 0;
+
+	for (size_t j = 0; j < d->nres; j++) {
+		int w = snprintf(NULL, 0, "R%zu", j + 1);
+
+		width = w > width ? w : width;
+	}
+	for (size_t i = 0; i < d->nrows * d->nres; i++) {
+		int w = snprintf(NULL, 0, "%llu", (unsigned long long)m[i]);
+
+		width = w > width ? w : width;
+	}
+	for (size_t i = 0; i < d->nrows; i++) {
+		int w = snprintf(NULL, 0, "P%zu %d %s", i + 1, (int)d->rows[i].id, d->rows[i].comm);
+
+		label = w > label ? w : label;
+	}
+	fprintf(out, "%s =\n  %*s", title, label, "");
+	for (size_t j = 0; j < d->nres; j++) {
+		char col[24];
+
+		snprintf(col, sizeof(col), "R%zu", j + 1);
+		fprintf(out, " %*s", width, col);
+	}
+	fputc('\n', out);
+	for (size_t i = 0; i < d->nrows; i++) {
+		char lab[64];
+
+		snprintf(lab, sizeof(lab), "P%zu %d %s", i + 1, (int)d->rows[i].id,
+			 d->rows[i].comm);
+		fprintf(out, "  %-*s", label, lab);
+		for (size_t j = 0; j < d->nres; j++)
+			fprintf(out, " %*llu", width, (unsigned long long)m[i * d->nres + j]);
+		fputc('\n', out);
+	}
+}
+
+/* "holds /a, /b x2; waits for /c" of row i. */
+static void write_row_resources(const struct deadlock *d, FILE *out, size_t i)
+{
+	const char *sep = "holds ";
+	bool any = false;
+
+	for (size_t j = 0; j < d->nres; j++) {
+		uint64_t c = d->C[i * d->nres + j];
+
+		if (!c)
+			continue;
+		fprintf(out, "%s", sep);
+		snap_escape(out, d->res[j]->path);
+		if (c > 1)
+			fprintf(out, " x%llu", (unsigned long long)c);
+		sep = ", ";
+		any = true;
+	}
+	sep = any ? "; waits for " : "waits for ";
+	for (size_t j = 0; j < d->nres; j++) {
+		uint64_t r = d->R[i * d->nres + j];
+
+		if (!r)
+			continue;
+		fprintf(out, "%s", sep);
+		snap_escape(out, d->res[j]->path);
+		if (r > 1)
+			fprintf(out, " x%llu", (unsigned long long)r);
+		sep = ", ";
+	}
+}
+
+void deadlock_write_text(const struct deadlock *d, FILE *out)
+{
+	uint64_t *work;
+
+	fprintf(out, "Deadlock detection, one row per %s\n",
+		d->by == DEADLOCK_BY_PGRP ? "process group" : "process");
+	if (d->nres == 0) {
+		fputs("No process holds or waits for a semaphore or mutex.\nVerdict: no deadlock\n",
+		      out);
+		return;
+	}
+	fputs("Resources (columns):\n", out);
+	for (size_t j = 0; j < d->nres; j++) {
+		fprintf(out, "  R%zu %s ", j + 1, d->res[j]->type);
+		snap_escape(out, d->res[j]->path);
+		fputc('\n', out);
+	}
+	fputs("Processes (rows):\n", out);
+	for (size_t i = 0; i < d->nrows; i++) {
+		fprintf(out, "  P%zu %s %d ", i + 1, row_word(d), (int)d->rows[i].id);
+		snap_escape(out, d->rows[i].comm);
+		fputc('\n', out);
+	}
+	fputs("E = ", out);
+	write_vector(out, d->E, d->nres);
+	fputs("\nA = ", out);
+	write_vector(out, d->A, d->nres);
+	fputc('\n', out);
+	write_matrix(d, out, "C", d->C);
+	write_matrix(d, out, "R", d->R);
+
+	/* replay the steps for the reader */
+	fputs("Detection:\n", out);
+	work = malloc(d->nres * sizeof(*work));
+	if (work) {
+		memcpy(work, d->A, d->nres * sizeof(*work));
+		for (size_t k = 0; k < d->nfinished; k++) {
+			size_t i = d->order[k];
+
+			fprintf(out, "  P%zu %s: its request ", i + 1,
+				d->rows[i].signal ? "waits for a signal, assumed to finish"
+						  : "can finish");
+			write_vector(out, d->R + i * d->nres, d->nres);
+			fputs(d->rows[i].signal ? " exceeds what the others hold and A " : " <= A ",
+			      out);
+			write_vector(out, work, d->nres);
+			for (size_t j = 0; j < d->nres; j++)
+				work[j] += d->C[i * d->nres + j];
+			fputs("; then A = ", out);
+			write_vector(out, work, d->nres);
+			fputc('\n', out);
+		}
+		free(work);
+	}
+	if (!d->deadlocked) {
+		fputs("Verdict: no deadlock; the processes can finish in the order", out);
+		for (size_t k = 0; k < d->nfinished; k++)
+			fprintf(out, " P%zu", d->order[k] + 1);
+		fputc('\n', out);
+		return;
+	}
+	fprintf(out, "  no other request fits in A = ");
+	write_vector(out, d->W, d->nres);
+	fprintf(out, "\nVerdict: DEADLOCK of %zu %s:\n", d->nrows - d->nfinished,
+		d->by == DEADLOCK_BY_PGRP
+			? (d->nrows - d->nfinished > 1 ? "process groups" : "process group")
+			: (d->nrows - d->nfinished > 1 ? "processes" : "process"));
+	for (size_t i = 0; i < d->nrows; i++) {
+		if (d->rows[i].finished)
+			continue;
+		fprintf(out, "  P%zu %s %d ", i + 1, row_word(d), (int)d->rows[i].id);
+		snap_escape(out, d->rows[i].comm);
+		fputc(' ', out);
+		write_row_resources(d, out, i);
+		fputc('\n', out);
+	}
+}
+
+/* ---- the resource graph ---- */
+
+/*
+ * A cycle among the deadlocked rows, as alternating row and resource indexes in cyc (rows at
+ * even positions); returns its number of rows, 0 if there is none. A deadlocked row waits
+ * for more of some resource than would ever be free (W), so some other deadlocked row holds
+ * units of it: following such edges from any deadlocked row must come back to a row seen.
+ */
+static size_t find_cycle(const struct deadlock *d, size_t *cyc)
+{
+	size_t *seen_at, len = 0, start = SIZE_MAX, i = SIZE_MAX;
+
+	if (!d->deadlocked)
+		return 0;
+	seen_at = malloc(d->nrows * sizeof(*seen_at));
+	if (!seen_at)
+		return 0;
+	for (size_t k = 0; k < d->nrows; k++) {
+		seen_at[k] = SIZE_MAX;
+		if (!d->rows[k].finished && i == SIZE_MAX)
+			i = k;
+	}
+	while (i != SIZE_MAX && seen_at[i] == SIZE_MAX) {
+		size_t next = SIZE_MAX, via = SIZE_MAX;
+
+		seen_at[i] = len;
+		cyc[2 * len] = i;
+		for (size_t j = 0; j < d->nres && next == SIZE_MAX; j++) {
+			if (d->R[i * d->nres + j] <= d->W[j])
+				continue;
+			for (size_t k = 0; k < d->nrows && next == SIZE_MAX; k++)
+				if (!d->rows[k].finished && d->C[k * d->nres + j]) {
+					next = k;
+					via = j;
+				}
+		}
+		cyc[2 * len + 1] = via;
+		len++;
+		if (next != SIZE_MAX && seen_at[next] != SIZE_MAX)
+			start = seen_at[next];
+		i = next;
+	}
+	free(seen_at);
+	if (start == SIZE_MAX)
+		return 0;
+	memmove(cyc, cyc + 2 * start, 2 * (len - start) * sizeof(*cyc));
+	return len - start;
+}
+
+static bool in_cycle(const size_t *cyc, size_t n, size_t row, size_t res, bool wait)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t r = cyc[2 * k], via = cyc[2 * k + 1], next = cyc[2 * ((k + 1) % n)];
+
+		if (wait && r == row && via == res)
+			return true; /* row waits for res */
+		if (!wait && next == row && via == res)
+			return true; /* res is held by the next row */
+	}
+	return false;
+}
+
+static void write_dot(const struct deadlock *d, FILE *out, const size_t *cyc, size_t n)
+{
+	fputs("digraph ipcfs {\n\trankdir=LR;\n", out);
+	for (size_t i = 0; i < d->nrows; i++)
+		fprintf(out, "\tp%zu [shape=circle, label=\"%s %d\\n%s\"%s];\n", i + 1, row_word(d),
+			(int)d->rows[i].id, d->rows[i].comm,
+			d->rows[i].finished ? "" : ", color=red");
+	for (size_t j = 0; j < d->nres; j++) {
+		fprintf(out, "\tr%zu [shape=box, label=\"", j + 1);
+		for (const char *c = d->res[j]->path; *c; c++)
+			fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		fputs("\"];\n", out);
+	}
+	for (size_t i = 0; i < d->nrows; i++)
+		for (size_t j = 0; j < d->nres; j++) {
+			uint64_t c = d->C[i * d->nres + j], r = d->R[i * d->nres + j];
+
+			if (c)
+				fprintf(out, "\tr%zu -> p%zu [label=\"holds %llu\"%s];\n", j + 1,
+					i + 1, (unsigned long long)c,
+					in_cycle(cyc, n, i, j, false) ? ", color=red, penwidth=2"
+								      : "");
+			if (r)
+				fprintf(out,
+					"\tp%zu -> r%zu [label=\"wants %llu\", style=dashed%s];\n",
+					i + 1, j + 1, (unsigned long long)r,
+					in_cycle(cyc, n, i, j, true) ? ", color=red, penwidth=2"
+								     : "");
+		}
+	fputs("}\n", out);
+}
+
+void deadlock_write_graph(const struct deadlock *d, FILE *out, bool dot)
+{
+	size_t *cyc = malloc((2 * d->nrows + 2) * sizeof(*cyc));
+	size_t n = cyc ? find_cycle(d, cyc) : 0;
+
+	if (dot) {
+		write_dot(d, out, cyc, n);
+		free(cyc);
+		return;
+	}
+	for (size_t i = 0; i < d->nrows; i++) {
+		fprintf(out, "%s %d (", row_word(d), (int)d->rows[i].id);
+		snap_escape(out, d->rows[i].comm);
+		fputs(") ", out);
+		write_row_resources(d, out, i);
+		fputc('\n', out);
+	}
+	if (n) {
+		fputs("cycle:", out);
+		for (size_t k = 0; k <= n; k++) {
+			fprintf(out, " %s %d", row_word(d), (int)d->rows[cyc[2 * (k % n)]].id);
+			if (k == n)
+				break;
+			fputs(" -> ", out);
+			snap_escape(out, d->res[cyc[2 * k + 1]]->path);
+			fputs(" ->", out);
+		}
+		fputc('\n', out);
+	} else {
+		fputs("no cycle\n", out);
+	}
+	free(cyc);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.c - the inspection view: /.ipcfs/status, status.json, deadlock and graph.dot.
+ *
+ * Implementation notes:
+ * - Each open takes one snapshot of every object (snapshot.h) and renders the file from it
+ *   into a buffer the handle keeps; reads at any offset serve that buffer, so one open sees
+ *   one consistent document however long it takes to read, and `cat` twice sees two.
+ * - A snapshot locks every object at once (ns_lock, then each node->lock in fs->all_nodes
+ *   order; no other path holds two node locks), so holders and waiters of different objects
+ *   are seen at the same instant: the deadlock matrices never mix two moments, which could
+ *   show a cycle that never existed. Nothing is answered, woken or changed meanwhile; the
+ *   types' inspect hooks only copy. What needs /proc (process, group, command of each caller)
+ *   is read after the locks are dropped.
+ * - Reading the view never performs an operation: it is not an object, opening it takes
+ *   nothing, and it cannot be written.
+ *
+ * Locking: see above; the handle's buffer is private to it (state[0] the buffer, state[1] its
+ * length).
+ */
+#include "deadlock.h"
+#include "ipcfs.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const status_files[] = { "status", "status.json", "deadlock", "graph.dot", NULL };
+
+/* Fill in each caller's process, group and command (no lock held). */
+static void resolve(struct snap_proc *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		pid_t tgid;
+
+		if (proc_identify(p[k].tid, &tgid, p[k].comm, sizeof(p[k].comm)) == 0) {
+			p[k].pid = tgid;
+			p[k].pgid = getpgid(p[k].tid);
+		}
+	}
+}
+
+/* One object's generic part and its type's. n->lock held. */
+static void inspect_node(struct node *n, struct snapshot *s, const char *path)
+{
+	struct snap_obj *o = snapshot_add_obj(s);
+	struct handle *h;
+
+	if (!o)
+		return;
+	o->path = strdup(path);
+	if (!o->path) {
+		s->nobjs--; /* keep the snapshot free of objects without a path */
+		s->incomplete = true;
+		return;
+	}
+	snprintf(o->type, sizeof(o->type), "%s", n->type->name);
+	o->mode = n->mode;
+	o->uid = n->uid;
+	o->gid = n->gid;
+	list_for_each_entry(h, &n->handles, link) o->opens++;
+	if (n->type->inspect)
+		n->type->inspect(n, s, o);
+	s->parked += o->nwaits;
+}
+
+/* snapshot_take - every object of fs, at one instant, into s (zeroed). Returns 0 or -ENOMEM
+ * (s may then be incomplete, and must be freed either way). */
+static int snapshot_take(struct ipcfs *fs, struct snapshot *s)
+{
+	char *path = malloc(PATH_MAX);
+	struct node **locked = NULL, *n;
+	size_t count = 0, nlocked = 0;
+
+	if (!path)
+		return -ENOMEM;
+	ipc_mutex_lock(&fs->ns_lock);
+	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
+	locked = malloc((count + 1) * sizeof(*locked));
+	if (!locked) {
+		ipc_mutex_unlock(&fs->ns_lock);
+		free(path);
+		return -ENOMEM;
+	}
+	list_for_each_entry(n, &fs->all_nodes, all_link)
+	{
+		/* removed objects are gone from the tree; the view's own files are no objects */
+		if (!n->linked || n->fixed || n->is_dir)
+			continue;
+		ipc_mutex_lock(&n->lock);
+		locked[nlocked++] = n;
+		if (ns_path_locked(n, path, PATH_MAX) == 0)
+			inspect_node(n, s, path);
+	}
+	clock_gettime(CLOCK_REALTIME, &s->time);
+	s->objects = __atomic_load_n(&fs->nobjects, __ATOMIC_RELAXED);
+	s->memory = __atomic_load_n(&fs->mem_used, __ATOMIC_RELAXED);
+	s->max_objects = fs->max_objects;
+	s->max_memory = fs->max_memory;
+	for (size_t i = 0; i < nlocked; i++)
+		ipc_mutex_unlock(&locked[i]->lock);
+	ipc_mutex_unlock(&fs->ns_lock);
+	free(locked);
+	free(path);
+
+	for (size_t i = 0; i < s->nobjs; i++) {
+		resolve(s->objs[i].holds, s->objs[i].nholds);
+		resolve(s->objs[i].waits, s->objs[i].nwaits);
+	}
+	snapshot_sort(s);
+	return 0;
+}
+
+/* Render file name of the view from a fresh snapshot into a malloc'd buffer. */
+static int render(struct ipcfs *fs, const char *name, char **buf, size_t *len)
+{
+	struct snapshot s = { 0 };
+	struct deadlock d;
+	FILE *out;
+	int rc = snapshot_take(fs, &s);
+
+	if (rc)
+		goto free_snapshot;
+	out = open_memstream(buf, len);
+	if (!out) {
+		rc = -ENOMEM;
+		goto free_snapshot;
+	}
+	if (strcmp(name, "status") == 0) {
+		snapshot_write_text(&s, out);
+	} else if (strcmp(name, "status.json") == 0) {
+		snapshot_write_json(&s, out);
+	} else if ((rc = deadlock_build(&s, DEADLOCK_BY_PROCESS, &d)) == 0) {
+		if (strcmp(name, "deadlock") == 0)
+			deadlock_write_text(&d, out);
+		else
+			deadlock_write_graph(&d, out, true);
+		deadlock_free(&d);
+	}
+	if (fclose(out) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc) {
+		free(*buf);
+		*buf = NULL;
+	}
+free_snapshot:
+	snapshot_free(&s);
+	return rc;
+}
+
+static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)req;
+	if (create)
+		return -EPERM; /* cannot happen: nothing is created in the view */
+	if ((h->flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES; /* the view is read-only, for root too */
+	rc = render(h->node->fs, h->node->name, &buf, &len);
+	if (rc)
+		return rc;
+	h->state[0] = (uintptr_t)buf;
+	h->state[1] = len;
+	fi->nonseekable = 0; /* a document: reread from anywhere */
+	return 0;
+}
+
+static void status_release(struct handle *h)
+{
+	free((char *)(uintptr_t)h->state[0]);
+	h->state[0] = 0;
+}
+
+static void status_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
+{
+	const char *buf = (const char *)(uintptr_t)h->state[0];
+	size_t len = h->state[1];
+
+	(void)flags;
+	if (off < 0 || (uint64_t)off >= len)
+		size = 0;
+	else if (size > len - (size_t)off)
+		size = len - (size_t)off;
+	fuse_reply_buf(req, size ? buf + off : NULL, size);
+}
+
+static void status_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
+			 int flags)
+{
+	(void)h;
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)flags;
+	fuse_reply_err(req, EBADF); /* not reached: opens for writing are refused */
+}
+
+static void status_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
+{
+	(void)h;
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM);
+}
+
+const struct objtype status_type = {
+	.name = ".ipcfs",
+	.open = status_open,
+	.release = status_release,
+	.read = status_read,
+	.write = status_write,
+	.poll = status_poll,
+	.direct_io = true,
+};
