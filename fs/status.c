@@ -14,6 +14,9 @@
  *   is read after the locks are dropped.
  * - Reading the view never performs an operation: it is not an object, opening it takes
  *   nothing, and it cannot be written.
+ * - It shows a reader only the objects it could reach by path: every directory above them
+ *   searchable by the reader (root sees all), as a path walk would check, so a private
+ *   directory's objects are not listed to others under allow_other.
  *
  * Locking: see above; the handle's buffer is private to it (state[0] the buffer, state[1] its
  * length).
@@ -69,43 +72,100 @@ static void inspect_node(struct node *n, struct snapshot *s, const char *path)
 	s->parked += o->nwaits;
 }
 
-/* snapshot_take - every object of fs, at one instant, into s (zeroed). Returns 0 or -ENOMEM
- * (s may then be incomplete, and must be freed either way). */
-static int snapshot_take(struct ipcfs *fs, struct snapshot *s)
+/* Who reads the view: what a path walk would check its searches against. */
+struct reader {
+	uid_t uid;
+	gid_t gid;
+	int ngroups; /* supplementary groups in groups[], or -1 if unknown */
+	gid_t groups[64];
+};
+
+static void reader_of(fuse_req_t req, struct reader *r)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	r->uid = ctx->uid;
+	r->gid = ctx->gid;
+	r->ngroups = r->uid ? fuse_req_getgroups(req, 64, r->groups) : 0;
+	if (r->ngroups > 64)
+		r->ngroups = 64; /* more than we asked for: the first 64 are there */
+}
+
+/* May r search directory d? d->lock taken here. */
+static bool searchable(struct node *d, const struct reader *r)
+{
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool in_group;
+
+	if (r->uid == 0)
+		return true;
+	ipc_mutex_lock(&d->lock);
+	mode = d->mode;
+	uid = d->uid;
+	gid = d->gid;
+	ipc_mutex_unlock(&d->lock);
+	if (r->uid == uid)
+		return mode & S_IXUSR;
+	in_group = r->gid == gid;
+	for (int i = 0; !in_group && i < r->ngroups; i++)
+		in_group = r->groups[i] == gid;
+	return mode & (in_group ? S_IXGRP : S_IXOTH);
+}
+
+/* Is object n reachable by r through searchable directories? ns_lock held, no node lock. */
+static bool visible(struct node *n, const struct reader *r)
+{
+	struct node *root = n->fs->root;
+
+	if (r->uid == 0)
+		return true;
+	for (struct node *d = n->parent; d != root; d = d->parent)
+		if (!searchable(d, r))
+			return false;
+	return searchable(root, r);
+}
+
+/* snapshot_take - every object of fs that r may reach, at one instant, into s (zeroed).
+ * Returns 0 or -ENOMEM (s may then be incomplete, and must be freed either way). */
+static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapshot *s)
 {
 	char *path = malloc(PATH_MAX);
-	struct node **locked = NULL, *n;
-	size_t count = 0, nlocked = 0;
+	struct node **nodes = NULL, *n;
+	size_t count = 0, nshown = 0;
 
 	if (!path)
 		return -ENOMEM;
 	ipc_mutex_lock(&fs->ns_lock);
 	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
-	locked = malloc((count + 1) * sizeof(*locked));
-	if (!locked) {
+	nodes = malloc((count + 1) * sizeof(*nodes));
+	if (!nodes) {
 		ipc_mutex_unlock(&fs->ns_lock);
 		free(path);
 		return -ENOMEM;
 	}
+	/* first which to show (directory locks, one at a time), then lock those together */
 	list_for_each_entry(n, &fs->all_nodes, all_link)
 	{
 		/* removed objects are gone from the tree; the view's own files are no objects */
-		if (!n->linked || n->fixed || n->is_dir)
-			continue;
-		ipc_mutex_lock(&n->lock);
-		locked[nlocked++] = n;
-		if (ns_path_locked(n, path, PATH_MAX) == 0)
-			inspect_node(n, s, path);
+		if (n->linked && !n->fixed && !n->is_dir && visible(n, r))
+			nodes[nshown++] = n;
+	}
+	for (size_t i = 0; i < nshown; i++) {
+		ipc_mutex_lock(&nodes[i]->lock);
+		if (ns_path_locked(nodes[i], path, PATH_MAX) == 0)
+			inspect_node(nodes[i], s, path);
 	}
 	clock_gettime(CLOCK_REALTIME, &s->time);
 	s->objects = __atomic_load_n(&fs->nobjects, __ATOMIC_RELAXED);
 	s->memory = __atomic_load_n(&fs->mem_used, __ATOMIC_RELAXED);
 	s->max_objects = fs->max_objects;
 	s->max_memory = fs->max_memory;
-	for (size_t i = 0; i < nlocked; i++)
-		ipc_mutex_unlock(&locked[i]->lock);
+	for (size_t i = 0; i < nshown; i++)
+		ipc_mutex_unlock(&nodes[i]->lock);
 	ipc_mutex_unlock(&fs->ns_lock);
-	free(locked);
+	free(nodes);
 	free(path);
 
 	for (size_t i = 0; i < s->nobjs; i++) {
@@ -116,13 +176,14 @@ static int snapshot_take(struct ipcfs *fs, struct snapshot *s)
 	return 0;
 }
 
-/* Render file name of the view from a fresh snapshot into a malloc'd buffer. */
-static int render(struct ipcfs *fs, const char *name, char **buf, size_t *len)
+/* Render file name of the view for r from a fresh snapshot into a malloc'd buffer. */
+static int render(struct ipcfs *fs, const struct reader *r, const char *name, char **buf,
+		  size_t *len)
 {
 	struct snapshot s = { 0 };
 	struct deadlock d;
 	FILE *out;
-	int rc = snapshot_take(fs, &s);
+	int rc = snapshot_take(fs, r, &s);
 
 	if (rc)
 		goto free_snapshot;
@@ -155,16 +216,17 @@ free_snapshot:
 
 static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
 {
+	struct reader r;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	(void)req;
 	if (create)
 		return -EPERM; /* cannot happen: nothing is created in the view */
 	if ((h->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES; /* the view is read-only, for root too */
-	rc = render(h->node->fs, h->node->name, &buf, &len);
+	reader_of(req, &r);
+	rc = render(h->node->fs, &r, h->node->name, &buf, &len);
 	if (rc)
 		return rc;
 	h->state[0] = (uintptr_t)buf;
