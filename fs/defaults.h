@@ -37,6 +37,10 @@
 /* -o shm_max_size: the largest a shared-memory segment may grow. */
 #define IPCFS_DEFAULT_SHM_MAX_SIZE (1ULL << 30)
 
+/* -o deadlock_check: 1 makes an open of a mutex that would close a cycle of mutex waits fail
+ * with EDEADLK instead of waiting forever. */
+#define IPCFS_DEFAULT_DEADLOCK_CHECK 0u
+
 /* Cache lifetimes given to the kernel, in seconds. Every namespace change goes through this
  * mount, so entries may be cached long; object sizes change with every operation: never. */
 #define IPCFS_ENTRY_TIMEOUT 3600.0

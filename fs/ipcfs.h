@@ -134,19 +134,23 @@ struct handle {
 struct ipcfs {
 	struct fuse_session *se; /* set once before the loop starts */
 	struct ipc_mutex ns_lock;
-	struct node *root;	    /* immutable after setup */
-	struct node **htab;	    /* (parent, name) -> node; protected by ns_lock */
-	size_t hsize;		    /* buckets, a power of two; protected by ns_lock */
-	size_t hcount;		    /* nodes hashed; protected by ns_lock */
-	uint64_t nobjects;	    /* objects and directories below the type dirs; atomic */
-	uint64_t mem_used;	    /* bytes charged against max_memory; atomic */
-	uint64_t generation;	    /* last node generation handed out; atomic */
-	uint64_t max_objects;	    /* -o max_objects; immutable */
-	uint64_t max_memory;	    /* -o max_memory; immutable */
-	uint32_t fifo_capacity;	    /* -o fifo_capacity: a new FIFO's capacity; immutable */
-	uint32_t mq_msgsize;	    /* -o mq_msgsize: a new queue's message size; immutable */
-	uint32_t mq_max_msgs;	    /* -o mq_max_msgs: a new queue's length; immutable */
-	uint64_t shm_max_size;	    /* -o shm_max_size; immutable */
+	struct node *root;	 /* immutable after setup */
+	struct node **htab;	 /* (parent, name) -> node; protected by ns_lock */
+	size_t hsize;		 /* buckets, a power of two; protected by ns_lock */
+	size_t hcount;		 /* nodes hashed; protected by ns_lock */
+	uint64_t nobjects;	 /* objects and directories below the type dirs; atomic */
+	uint64_t mem_used;	 /* bytes charged against max_memory; atomic */
+	uint64_t generation;	 /* last node generation handed out; atomic */
+	uint64_t max_objects;	 /* -o max_objects; immutable */
+	uint64_t max_memory;	 /* -o max_memory; immutable */
+	uint32_t fifo_capacity;	 /* -o fifo_capacity: a new FIFO's capacity; immutable */
+	uint32_t mq_msgsize;	 /* -o mq_msgsize: a new queue's message size; immutable */
+	uint32_t mq_max_msgs;	 /* -o mq_max_msgs: a new queue's length; immutable */
+	uint64_t shm_max_size;	 /* -o shm_max_size; immutable */
+	uint32_t deadlock_check; /* -o deadlock_check; immutable */
+	/* serialises "would this mutex wait close a cycle?" with parking it, so two waits
+	 * cannot close a cycle together (-o deadlock_check only); taken before ns_lock */
+	struct ipc_mutex cycle_lock;
 	bool shutting_down;	    /* set once the loop has ended; protected by ns_lock */
 	char *mountpoint;	    /* absolute path of the mount point; immutable */
 	struct list_head all_nodes; /* every object node, for shutdown; protected by ns_lock */

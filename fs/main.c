@@ -44,6 +44,9 @@ static const struct option_doc {
 	  IPCFS_MAX_MQ_MAX_MSGS, "messages a new queue holds" },
 	{ "shm_max_size", offsetof(struct ipcfs, shm_max_size), 64, IPCFS_DEFAULT_SHM_MAX_SIZE, 1,
 	  ULLONG_MAX, "largest size of a shared-memory segment" },
+	{ "deadlock_check", offsetof(struct ipcfs, deadlock_check), 32,
+	  IPCFS_DEFAULT_DEADLOCK_CHECK, 0, 1,
+	  "1: a mutex open that would close a cycle of waits fails with EDEADLK" },
 };
 
 #define NOPTIONS (sizeof(option_docs) / sizeof(option_docs[0]))
@@ -120,6 +123,8 @@ static void usage(const char *prog)
 	printf("usage: %s [options] MOUNTPOINT\n\n"
 	       "A filesystem of IPC objects: sem/ (counting semaphores), mutex/ (mutexes),\n"
 	       "fifo/ (byte streams), mq/ (message queues), shm/ (shared memory).\n"
+	       "MOUNTPOINT/.ipcfs/ shows them all (status, status.json, deadlock, graph.dot);\n"
+	       "ipcctl(1) inspects and operates them.\n"
 	       "Default mount point (used by the README): %s\n\n"
 	       "ipcfs options (sizes take a K, M or G suffix):\n",
 	       prog, IPCFS_DEFAULT_MOUNTPOINT);

@@ -14,9 +14,14 @@
  *   locked). Comparing pids instead would be wrong both ways: the kernel sends RELEASE
  *   asynchronously after close(), so `exec 9<&-; exec 9<m` can find the mutex still held by
  *   the same pid with nothing left open; the descriptor table (/proc/PID/fd) is the truth.
+ * - With -o deadlock_check=1, an open that would wait for a holder that waits (through a
+ *   chain of mutex waits) for the opener fails with EDEADLK instead: the cycle of waits is
+ *   never closed. The check and the parking happen under fs->cycle_lock, so two opens cannot
+ *   close a cycle together; releases need no such lock (they only break chains).
  * - Reads return end of file; writes are refused with EPERM: a mutex carries no data.
  *
- * Locking: node->lock protects struct mutex_obj and its queue.
+ * Locking: node->lock protects struct mutex_obj and its queue. Order: fs->cycle_lock, then
+ * fs->ns_lock, then node->lock.
  */
 #include "ipcfs.h"
 #include "park.h"
@@ -123,28 +128,66 @@ static bool mutex_self_deadlock(struct node *n, pid_t requester)
 	       has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
 }
 
-static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
+/* The mutex thread tid waits for, or NULL. ns_lock held; node locks taken one at a time. */
+static struct node *mutex_waited_by(struct ipcfs *fs, pid_t tid)
+{
+	struct node *n, *found = NULL;
+
+	list_for_each_entry(n, &fs->all_nodes, all_link)
+	{
+		struct parked *p;
+
+		if (n->type != &mutex_type || !n->linked)
+			continue;
+		ipc_mutex_lock(&n->lock);
+		list_for_each_entry(p, &mutex_of(n)->waitq, link) if (p->pid == tid) found = n;
+		ipc_mutex_unlock(&n->lock);
+		if (found)
+			break;
+	}
+	return found;
+}
+
+/*
+ * -o deadlock_check: would requester's wait for n close a cycle of mutex waits? Follows
+ * holder -> the mutex it waits for -> its holder ... (a thread waits for one mutex at most),
+ * comparing callers as FUSE reports them (thread ids). fs->cycle_lock held, so no other wait
+ * is added meanwhile; a release can only shorten the chain.
+ */
+static bool mutex_closes_cycle(struct node *n, pid_t requester)
+{
+	struct ipcfs *fs = n->fs;
+	uint64_t steps = 0, limit;
+	bool cycle = false;
+
+	ipc_mutex_lock(&fs->ns_lock);
+	limit = __atomic_load_n(&fs->nobjects, __ATOMIC_RELAXED) + 1;
+	while (n && steps++ <= limit) {
+		struct mutex_obj *m = mutex_of(n);
+		pid_t holder;
+
+		ipc_mutex_lock(&n->lock);
+		holder = m->holder ? m->holder_pid : 0;
+		ipc_mutex_unlock(&n->lock);
+		if (!holder)
+			break;
+		if (holder == requester) {
+			cycle = true;
+			break;
+		}
+		n = mutex_waited_by(fs, holder);
+	}
+	ipc_mutex_unlock(&fs->ns_lock);
+	return cycle;
+}
+
+/* Park the open of h until the mutex is handed to it. Returns IPCFS_PARKED or -errno. */
+static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *fi)
 {
 	struct node *n = h->node;
 	struct mutex_obj *m = mutex_of(n);
-	struct parked *p;
+	struct parked *p = park_new(req, h, 0, 0);
 
-	ipc_mutex_lock(&n->lock);
-	if (!m->holder && list_empty(&m->waitq)) {
-		mutex_take(n, h, h->pid);
-		ipc_mutex_unlock(&n->lock);
-		return 0;
-	}
-	ipc_mutex_unlock(&n->lock);
-
-	if (create)
-		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
-	if (mutex_self_deadlock(n, h->pid))
-		return -EDEADLK;
-	if (h->flags & O_NONBLOCK)
-		return -EAGAIN;
-
-	p = park_new(req, h, 0, 0);
 	if (!p)
 		return -ENOMEM;
 	p->fi = *fi;
@@ -169,6 +212,35 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	park_enqueue(p, &m->waitq);
 	ipc_mutex_unlock(&n->lock);
 	return IPCFS_PARKED;
+}
+
+static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
+{
+	struct node *n = h->node;
+	struct mutex_obj *m = mutex_of(n);
+	int rc;
+
+	ipc_mutex_lock(&n->lock);
+	if (!m->holder && list_empty(&m->waitq)) {
+		mutex_take(n, h, h->pid);
+		ipc_mutex_unlock(&n->lock);
+		return 0;
+	}
+	ipc_mutex_unlock(&n->lock);
+
+	if (create)
+		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
+	if (mutex_self_deadlock(n, h->pid))
+		return -EDEADLK;
+	if (h->flags & O_NONBLOCK)
+		return -EAGAIN;
+	if (!n->fs->deadlock_check)
+		return mutex_park(req, h, fi);
+
+	ipc_mutex_lock(&n->fs->cycle_lock);
+	rc = mutex_closes_cycle(n, h->pid) ? -EDEADLK : mutex_park(req, h, fi);
+	ipc_mutex_unlock(&n->fs->cycle_lock);
+	return rc;
 }
 
 static void mutex_release(struct handle *h)

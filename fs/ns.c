@@ -425,6 +425,7 @@ static int make_view(struct ipcfs *fs)
 int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 {
 	ipc_mutex_init(&fs->ns_lock, 0);
+	ipc_mutex_init(&fs->cycle_lock, 0);
 	list_init(&fs->all_nodes);
 	list_init(&fs->aliases);
 	fs->hsize = 1024;

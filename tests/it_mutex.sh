@@ -239,6 +239,64 @@ test_mutex_hammer_interrupts_and_kills() {
 	free_soon mutex/h
 }
 
+# A process holding mutex $1 that then waits for $2 (wait_blocked), and stays until killed.
+hold_then_wait() {
+	bash -c 'exec 8<"$1"; echo held >"$3"; while [ ! -e "$4" ]; do sleep 0.01; done
+		 exec 9<"$2" || exit 1; echo "got $2"; sleep 30' _ "$@" &
+}
+
+# Without -o deadlock_check a cycle of waits waits (as with any lock), and a signal ends it.
+test_mutex_cycle_waits_without_the_check() {
+	touch mutex/c1 mutex/c2
+	hold_then_wait mutex/c1 mutex/c2 "$WORK/h1" "$WORK/go" >/dev/null
+	local a=$!
+	hold_then_wait mutex/c2 mutex/c1 "$WORK/h2" "$WORK/go" >/dev/null
+	local b=$!
+	wait_until 5 test -e "$WORK/h1" && wait_until 5 test -e "$WORK/h2" || fail "not holding"
+	touch "$WORK/go"
+	wait_blocked "$a" mutex/c2
+	wait_blocked "$b" mutex/c1
+	kill "$a" "$b"
+	wait_exit "$a" 2000
+	wait_exit "$b" 2000
+	free_soon mutex/c1
+	free_soon mutex/c2
+}
+
+# -o deadlock_check=1: the open that would close a cycle of waits fails with EDEADLK at once,
+# and leaves the others waiting; an open at the end of a chain that is no cycle waits as usual.
+test_mutex_deadlock_check_refuses_the_closing_open() {
+	touch mutex/d1 mutex/d2 mutex/d3
+	# a holds d1 and waits for d2, b holds d2 and waits for d3, c holds d3 and tries d1
+	hold_then_wait mutex/d1 mutex/d2 "$WORK/ha" "$WORK/goa" >/dev/null
+	local a=$!
+	hold_then_wait mutex/d2 mutex/d3 "$WORK/hb" "$WORK/gob" >"$WORK/b.out"
+	local b=$!
+	hold_then_wait mutex/d3 mutex/d1 "$WORK/hc" "$WORK/goc" >"$WORK/c.out" 2>"$WORK/c.err"
+	local c=$!
+	for h in ha hb hc; do wait_until 5 test -e "$WORK/$h" || fail "$h not holding"; done
+	touch "$WORK/goa" "$WORK/gob"
+	wait_blocked "$a" mutex/d2
+	wait_blocked "$b" mutex/d3
+	# c is not waiting yet: an outsider's wait for d1 closes no cycle and waits
+	cat mutex/d1 &
+	local o=$!
+	wait_blocked "$o" mutex/d1
+	local t0
+	t0=$(now_ms)
+	touch "$WORK/goc"
+	wait_exit "$c" 2000
+	grep -q 'Resource deadlock avoided' "$WORK/c.err" ||
+		fail "c's open of d1: $(cat "$WORK/c.err" "$WORK/c.out")"
+	# c gave up and exited, releasing d3 to b; a and the outsider still wait
+	wait_until 5 grep -q "got mutex/d3" "$WORK/b.out" || fail "b did not get d3 once c left"
+	blocked "$a" && blocked "$o" || fail "the refusal disturbed the other waiters"
+	kill "$a" "$b" "$o"
+	wait_exit "$a" 2000
+	wait_exit "$b" 2000
+	wait_exit "$o" 2000
+}
+
 mount_ipcfs
 run_test test_mutex_open_acquires_and_last_close_releases
 run_test test_mutex_waiter_blocks_until_release
@@ -252,4 +310,8 @@ run_test test_mutex_waiters_do_not_block_the_namespace
 run_test test_mutex_counter_with_8_shell_workers_is_exact
 run_test test_mutex_counter_without_the_mutex_loses_updates
 run_test test_mutex_hammer_interrupts_and_kills
+run_test test_mutex_cycle_waits_without_the_check
+unmount_ipcfs
+mount_ipcfs -o deadlock_check=1
+run_test test_mutex_deadlock_check_refuses_the_closing_open
 finish
