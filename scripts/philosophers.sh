@@ -13,21 +13,11 @@
 #
 # A mutex is held by keeping it open: `exec 8>fork` takes it (waiting while another process
 # holds it), closing the descriptor or exiting gives it back.
-set -eu -o pipefail
-
-mnt=${1:-${IPCFS_MOUNT:-/run/ipcfs}}
-here=$(cd "$(dirname "$0")" && pwd)
-ipcctl=${IPCCTL:-$(command -v ipcctl || echo "$here/../build/ipcctl")}
-cd "$mnt"
-F=mutex/philosophers
-Q=mq/philosophers
+source "$(dirname "$0")/common.sh"
+demo_dirs philosophers mutex mq
+F=$MUTEX
+Q=$MQ
 N=5
-
-cleanup() {
-	rm -rf "$F" "$Q" 2>/dev/null || true
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
 
 # philosopher I FIRST SECOND: take fork FIRST, sit down, wait for the signal, take SECOND, eat.
 philosopher() {
@@ -42,8 +32,7 @@ philosopher() {
 
 # round ORDERED: seat the five, let them reach for their second fork
 round() {
-	rm -rf "$F" "$Q"
-	mkdir "$F" "$Q"
+	rm -rf "$F"/* "$Q"/*
 	for i in $(seq 0 $((N - 1))); do touch "$F/fork$i"; done
 	touch "$Q/seated" "$Q/go" "$Q/ate"
 	for i in $(seq 0 $((N - 1))); do

@@ -24,24 +24,11 @@
 #   textbook's state is a snapshot of one instant. The semaphores are paused (extended
 #   attribute user.paused=1: no P is granted) while the requests are made, and resumed after.
 # - The jobs learn when to go on from message queues, which are not resources of the matrices.
-set -eu -o pipefail
-
-mnt=${1:-${IPCFS_MOUNT:-/run/ipcfs}}
-here=$(cd "$(dirname "$0")" && pwd)
-ipcctl=${IPCCTL:-$(command -v ipcctl || echo "$here/../build/ipcctl")}
-cd "$mnt"
-S=sem/tanenbaum
-Q=mq/tanenbaum
+source "$(dirname "$0")/common.sh"
+demo_dirs tanenbaum sem mq
+S=$SEM
+Q=$MQ
 classes=(1-tape 2-plotter 3-scanner 4-bluray)
-
-cleanup() {
-	# what is still waiting gets EIDRM and ends
-	rm -rf "$S" "$Q" 2>/dev/null || true
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-rm -rf "$S" "$Q"
-mkdir "$S" "$Q"
 for c in "${classes[@]}"; do touch "$S/$c"; done
 echo 4 >"$S/1-tape"
 echo 2 >"$S/2-plotter"
