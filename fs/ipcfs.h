@@ -16,7 +16,10 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <ipc/cond.h>
 #include <ipc/mutex.h>
+
+#include <pthread.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -155,6 +158,14 @@ struct ipcfs {
 	char *mountpoint;	    /* absolute path of the mount point; immutable */
 	struct list_head all_nodes; /* every object node, for shutdown; protected by ns_lock */
 	struct list_head aliases;   /* every alias node (all_link), freed at exit; ns_lock */
+	/* parked requests whose interrupt was deferred, and the thread that watches their
+	 * callers for a signal that must end them (park.c) */
+	struct ipc_mutex defer_lock; /* protects the three below and parked.dlink/deferred */
+	struct ipc_cond defer_cond;  /* a deferral, or the watcher must stop */
+	struct list_head deferred;
+	bool watcher_stop;
+	bool watcher_running; /* set and read by main's thread only */
+	pthread_t watcher;
 };
 
 /* The object types, in the order of their directories at the root. */
@@ -201,6 +212,11 @@ int ns_path_locked(struct node *n, char *buf, size_t len);
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len);
 /* proc_alive - does thread tid still exist? */
 bool proc_alive(pid_t tid);
+/* proc_signal_ends_wait - must a wait of thread tid end for the signals pending for it? False
+ * when the only ones are those whose default action is to ignore them (SIGCHLD, SIGCONT,
+ * SIGURG, SIGWINCH): a handler of those runs after the wait, as SA_RESTART would have it.
+ * True when tid is gone or /proc cannot tell. */
+bool proc_signal_ends_wait(pid_t tid);
 
 /* handle_new - a handle for an open of n by pid. Returns NULL when out of memory. */
 struct handle *handle_new(struct node *n, int flags, pid_t pid);

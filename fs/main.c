@@ -6,6 +6,7 @@
  * (through the handle in fi->fh), so the hot path takes no global lock.
  */
 #include "ipcfs.h"
+#include "park.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -387,6 +388,10 @@ int main(int argc, char *argv[])
 		goto remove_handlers;
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto unmount;
+	if (park_start(&fs) != 0) {
+		fprintf(stderr, "ipcfs: cannot start the interrupt watcher\n");
+		goto unmount;
+	}
 
 	if (cmd.singlethread) {
 		ret = fuse_session_loop(se);
@@ -406,6 +411,7 @@ int main(int argc, char *argv[])
 	ret = ret < 0 ? 1 : 0;
 
 unmount:
+	park_stop(&fs); /* not started yet: nothing to do */
 	fuse_session_unmount(se);
 remove_handlers:
 	fuse_remove_signal_handlers(se);

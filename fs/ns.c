@@ -426,6 +426,9 @@ int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 {
 	ipc_mutex_init(&fs->ns_lock, 0);
 	ipc_mutex_init(&fs->cycle_lock, 0);
+	ipc_mutex_init(&fs->defer_lock, 0);
+	ipc_cond_init(&fs->defer_cond, 0);
+	list_init(&fs->deferred);
 	list_init(&fs->all_nodes);
 	list_init(&fs->aliases);
 	fs->hsize = 1024;

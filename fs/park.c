@@ -5,12 +5,29 @@
 #include "park.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
-static void park_free(struct parked *p)
+/* Drop a reference to p; the last frees it. */
+static void park_put(struct parked *p)
 {
-	ns_unref(p->node);
-	free(p);
+	if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		ns_unref(p->node);
+		free(p);
+	}
+}
+
+/* p is being claimed or answered: it no longer waits for a signal. */
+static void undefer(struct parked *p)
+{
+	struct ipcfs *fs = p->node->fs;
+
+	ipc_mutex_lock(&fs->defer_lock);
+	if (p->deferred) {
+		list_del(&p->dlink);
+		p->deferred = false;
+	}
+	ipc_mutex_unlock(&fs->defer_lock);
 }
 
 struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg)
@@ -20,6 +37,8 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 	if (!p)
 		return NULL;
 	list_init(&p->link);
+	list_init(&p->dlink);
+	p->refs = 1;
 	p->req = req;
 	p->node = h->node;
 	p->h = h;
@@ -32,6 +51,48 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 	return p;
 }
 
+/* Take queued p out with EINTR, let those behind it proceed, collect pollers. n->lock held. */
+static void park_claim_interrupted(struct parked *p, struct list_head *done, struct list_head *pw)
+{
+	struct node *n = p->node;
+
+	list_del(&p->link);
+	p->state = PARK_CLAIMED;
+	p->rc = -EINTR;
+	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
+	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
+	 * head kept from readers are readable once it leaves): pollers must look again. */
+	n->type->requeue(n, done);
+	poll_collect(n, pw);
+}
+
+/* The watcher found a signal for deferred p (it holds a reference): interrupt it now, unless
+ * somebody claimed it meanwhile. */
+static void park_interrupt_now(struct parked *p)
+{
+	struct node *n = p->node;
+	LIST_HEAD_DECL(done);
+	LIST_HEAD_DECL(pw);
+
+	ipc_mutex_lock(&n->lock);
+	switch (p->state) {
+	case PARK_NEW:
+		p->interrupted = true; /* park_arm's caller answers EINTR */
+		ipc_mutex_unlock(&n->lock);
+		return;
+	case PARK_CLAIMED:
+		ipc_mutex_unlock(&n->lock);
+		return;
+	case PARK_QUEUED:
+		break;
+	}
+	park_claim_interrupted(p, &done, &pw);
+	list_add_tail(&p->link, &done); /* answered like any claimed request */
+	ipc_mutex_unlock(&n->lock);
+	park_finish(&done);
+	poll_notify(&pw);
+}
+
 /*
  * The kernel asks to interrupt p->req. Runs on a loop thread, under libfuse's lock of that
  * request, possibly inside park_arm's registration (then p is still PARK_NEW).
@@ -40,11 +101,25 @@ static void park_interrupt(fuse_req_t req, void *data)
 {
 	struct parked *p = data;
 	struct node *n = p->node;
+	struct ipcfs *fs = n->fs;
+	bool ends = proc_signal_ends_wait(p->pid);
 	LIST_HEAD_DECL(done);
 	LIST_HEAD_DECL(pw);
 
 	(void)req;
 	ipc_mutex_lock(&n->lock);
+	if (!ends && p->state != PARK_CLAIMED) {
+		/* a SIGCHLD or the like: wait on, watched (see park.h) */
+		ipc_mutex_lock(&fs->defer_lock);
+		if (!p->deferred) {
+			list_add_tail(&p->dlink, &fs->deferred);
+			p->deferred = true;
+			ipc_cond_notify(&fs->defer_cond, 1);
+		}
+		ipc_mutex_unlock(&fs->defer_lock);
+		ipc_mutex_unlock(&n->lock);
+		return;
+	}
 	switch (p->state) {
 	case PARK_NEW:
 		p->interrupted = true; /* park_arm's caller answers EINTR */
@@ -56,22 +131,76 @@ static void park_interrupt(fuse_req_t req, void *data)
 	case PARK_QUEUED:
 		break;
 	}
-	list_del(&p->link);
-	p->state = PARK_CLAIMED;
-	p->rc = -EINTR;
-	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
-	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
-	 * head kept from readers are readable once it leaves): pollers must look again. */
-	n->type->requeue(n, &done);
-	poll_collect(n, &pw);
+	park_claim_interrupted(p, &done, &pw);
 	ipc_mutex_unlock(&n->lock);
 
 	/* We run under this request's lock: answer it without deregistering (libfuse clears the
 	 * callback when the reply frees the request). */
+	undefer(p);
 	n->type->complete(p);
-	park_free(p);
+	park_put(p);
 	park_finish(&done);
 	poll_notify(&pw);
+}
+
+/* The watcher: end the deferred requests whose callers got a signal that must end them. */
+static void *park_watch(void *arg)
+{
+	struct ipcfs *fs = arg;
+
+	ipc_mutex_lock(&fs->defer_lock);
+	while (!fs->watcher_stop) {
+		struct timespec deadline;
+		struct parked *p, *tmp;
+		LIST_HEAD_DECL(fire);
+
+		if (list_empty(&fs->deferred)) {
+			ipc_cond_wait(&fs->defer_cond, &fs->defer_lock);
+			continue;
+		}
+		list_for_each_entry_safe(p, tmp, &fs->deferred, dlink)
+		{
+			if (!proc_signal_ends_wait(p->pid))
+				continue;
+			list_del(&p->dlink);
+			p->deferred = false;
+			__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED); /* ours until below */
+			list_add_tail(&p->dlink, &fire);
+		}
+		ipc_mutex_unlock(&fs->defer_lock);
+		list_for_each_entry_safe(p, tmp, &fire, dlink)
+		{
+			list_del(&p->dlink);
+			park_interrupt_now(p);
+			park_put(p);
+		}
+		deadline = ipc_deadline_in(PARK_WATCH_MS * 1000000LL);
+		ipc_mutex_lock(&fs->defer_lock);
+		if (!fs->watcher_stop)
+			ipc_cond_timedwait(&fs->defer_cond, &fs->defer_lock, &deadline);
+	}
+	ipc_mutex_unlock(&fs->defer_lock);
+	return NULL;
+}
+
+int park_start(struct ipcfs *fs)
+{
+	int rc = pthread_create(&fs->watcher, NULL, park_watch, fs);
+
+	fs->watcher_running = rc == 0;
+	return -rc;
+}
+
+void park_stop(struct ipcfs *fs)
+{
+	if (!fs->watcher_running)
+		return;
+	ipc_mutex_lock(&fs->defer_lock);
+	fs->watcher_stop = true;
+	ipc_cond_notify(&fs->defer_cond, INT32_MAX);
+	ipc_mutex_unlock(&fs->defer_lock);
+	pthread_join(fs->watcher, NULL);
+	fs->watcher_running = false;
 }
 
 bool park_arm(struct parked *p)
@@ -89,6 +218,7 @@ void park_enqueue(struct parked *p, struct list_head *queue)
 
 void park_claim(struct parked *p, int rc, struct list_head *done)
 {
+	undefer(p);
 	list_del(&p->link);
 	p->state = PARK_CLAIMED;
 	p->rc = rc;
@@ -111,15 +241,18 @@ void park_finish(struct list_head *done)
 		/* waits for an interrupt callback still running on p, and stops later ones */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
 		p->node->type->complete(p);
-		park_free(p);
+		park_put(p);
 	}
 }
 
 void park_answer(struct parked *p, int rc)
 {
 	fuse_req_interrupt_func(p->req, NULL, NULL);
+	undefer(p);
 	p->rc = rc;
+	ipc_mutex_lock(&p->node->lock); /* the watcher may still look at it */
 	p->state = PARK_CLAIMED;
+	ipc_mutex_unlock(&p->node->lock);
 	p->node->type->complete(p);
-	park_free(p);
+	park_put(p);
 }

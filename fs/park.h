@@ -20,6 +20,17 @@
  *          ──► CLAIMED: the claimer answers after dropping n->lock (park_finish), and
  *              frees the request. Nobody else touches it.
  *
+ * Deferred interrupts: the kernel sends one INTERRUPT per request, for any signal with a
+ * handler, and cannot restart the call afterwards (a daemon may not answer ERESTARTSYS). So
+ * bash's SIGCHLD, which arrives whenever one of its background jobs ends, would make a
+ * blocked `echo -1 > sem/s` fail with EINTR: exactly in the job-limiting loop this is for. The
+ * interrupt callback therefore looks at the caller's pending signals (/proc): if they are
+ * only ones ignored by default (SIGCHLD, SIGCONT, SIGURG, SIGWINCH), the request stays
+ * queued, as SA_RESTART would keep a kernel wait, and joins fs->deferred. No second
+ * INTERRUPT will come for it, so a watcher thread re-reads those callers' signals every
+ * PARK_WATCH_MS and interrupts the request as soon as any other signal is pending (Ctrl-C,
+ * kill, timeout's SIGTERM, a fatal signal's SIGKILL).
+ *
  * Interrupt races (see FUSE-NOTES): the callback may run synchronously inside
  * fuse_req_interrupt_func, or concurrently with a waker on another thread. Both sides decide
  * under n->lock, and the state says who answers. Before a claimer other than the callback
@@ -41,8 +52,15 @@ enum park_state {
 	PARK_CLAIMED, /* taken out by exactly one claimer, who answers it */
 };
 
+/* How often the watcher looks at the callers of deferred requests, in milliseconds: the
+ * most a signal waits to end a call whose interrupt was deferred. */
+#define PARK_WATCH_MS 10
+
 struct parked {
 	struct list_head link;	  /* in a wait queue, then in a claimer's done list; n->lock */
+	struct list_head dlink;	  /* in fs->deferred; protected by fs->defer_lock */
+	bool deferred;		  /* in fs->deferred; protected by fs->defer_lock */
+	uint32_t refs;		  /* atomic: its claimer's, and the watcher's while it holds it */
 	fuse_req_t req;		  /* immutable */
 	struct node *node;	  /* holds a node reference; immutable */
 	struct handle *h;	  /* the handle it came through; immutable */
@@ -85,5 +103,10 @@ void park_answer(struct parked *p, int rc);
 
 /* park_kill_queue - claim every request of queue with rc. n->lock held. */
 void park_kill_queue(struct list_head *queue, int rc, struct list_head *done);
+
+/* park_start - start the watcher of deferred interrupts (after the daemon forked). Returns 0
+ * or -errno. park_stop - stop it; every parked request has been answered. */
+int park_start(struct ipcfs *fs);
+void park_stop(struct ipcfs *fs);
 
 #endif /* IPCFS_PARK_H */

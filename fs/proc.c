@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len)
@@ -37,4 +38,35 @@ bool proc_alive(pid_t tid)
 {
 	/* kill() finds any thread by its id; EPERM still means it exists */
 	return kill(tid, 0) == 0 || errno != ESRCH;
+}
+
+/* A signal mask line of /proc/PID/status ("SigPnd:\t0000000000010000"), or 0. */
+static uint64_t mask_of(const char *line, const char *key)
+{
+	size_t l = strlen(key);
+
+	return strncmp(line, key, l) == 0 ? strtoull(line + l, NULL, 16) : 0;
+}
+
+bool proc_signal_ends_wait(pid_t tid)
+{
+	const uint64_t ignored_by_default = 1ULL << (SIGCHLD - 1) | 1ULL << (SIGCONT - 1) |
+					    1ULL << (SIGURG - 1) | 1ULL << (SIGWINCH - 1);
+	uint64_t pending = 0, blocked = 0;
+	char path[64], line[256];
+	bool seen = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		pending |= mask_of(line, "SigPnd:") | mask_of(line, "ShdPnd:");
+		blocked |= mask_of(line, "SigBlk:");
+		seen |= strncmp(line, "SigBlk:", 7) == 0;
+	}
+	fclose(f);
+	/* a fatal signal shows as SIGKILL pending in every thread of the dying process */
+	return !seen || (pending & ~blocked & ~ignored_by_default) != 0;
 }

@@ -8,7 +8,8 @@ POLL=$BUILD_DIR/tests/client_poll
 HAMMER=$BUILD_DIR/tests/client_hammer
 SCALE=$BUILD_DIR/tests/client_scale
 # given to the daemon below: the most request threads libfuse may start. The daemon may have
-# two more: its main thread and a sanitizer's background thread.
+# three more: its main thread, the watcher of deferred interrupts (park.h) and a sanitizer's
+# background thread.
 MAX_THREADS=10
 
 # PID sleeps in poll, select or epoll_wait.
@@ -214,7 +215,7 @@ test_park_10000_blocked_callers_hold_no_threads() {
 	timeout 10 stat sem/big >/dev/null || fail "a stat queued behind the waiters never answered"
 	during=$(threads "$DAEMON_PID")
 	say "daemon threads: $before before, $during with 10,000 parked reads"
-	[ "$during" -le $((MAX_THREADS + 2)) ] ||
+	[ "$during" -le $((MAX_THREADS + 3)) ] ||
 		fail "$during daemon threads with 10,000 waiters (max_threads=$MAX_THREADS)"
 	busy=$(other_operations)
 	say "ls, stat, V, P, lock on other objects: $idle ms without waiters, $busy ms with 10,000"
@@ -228,7 +229,7 @@ test_park_10000_blocked_callers_hold_no_threads() {
 	done
 	say "one V(10000) released them all in $(($(now_ms) - t0)) ms"
 	expect_eq "$(size sem/big)" 0 "count after 10,000 P's"
-	[ "$(threads "$DAEMON_PID")" -le $((MAX_THREADS + 2)) ] || fail "threads grew afterwards"
+	[ "$(threads "$DAEMON_PID")" -le $((MAX_THREADS + 3)) ] || fail "threads grew afterwards"
 }
 
 # ---- shutdown ----
@@ -293,7 +294,58 @@ test_park_sigterm_answers_parked_callers_with_eio() {
 	stop_second_instance
 }
 
+# ---- signals a wait must outlive ----
+
+# A shell whose background jobs end while it waits in a P gets SIGCHLD, which bash catches.
+# Written to OUT: "status N" of `echo -1 > SEM` once it returns. TRAP: bash's trap for USR1.
+shell_with_jobs_waits() { # SEM OUT [TRAP]
+	bash -c '[ -n "$3" ] && trap "$3" USR1
+		 for i in 1 2 3 4 5; do sleep 0.0$i & done
+		 echo -1 > "$1"; echo "status $?" > "$2"; wait' _ "$@" &
+}
+
+# SIGCHLD interrupts no wait (as SA_RESTART would keep a kernel wait): the shell's P stays
+# blocked while its five jobs end, and takes its unit when it comes.
+test_park_sigchld_does_not_interrupt_a_wait() {
+	touch sem/chld
+	shell_with_jobs_waits sem/chld "$WORK/chld.out"
+	local sh=$!
+	wait_blocked "$sh" sem/chld
+	sleep 0.3 # the five jobs have ended: five SIGCHLDs
+	blocked "$sh" || fail "the shell's P ended without a V: $(cat "$WORK/chld.out" 2>&1)"
+	echo > sem/chld
+	wait_exit "$sh" 2000
+	expect_eq "$(cat "$WORK/chld.out")" "status 0" "the P, after the SIGCHLDs"
+	expect_eq "$(size sem/chld)" 0 "the unit was taken once"
+}
+
+# After a SIGCHLD was let pass, any other signal still ends the wait at once and takes
+# nothing: SIGTERM (fatal), and SIGUSR1 that the shell traps (the P fails with EINTR).
+test_park_signal_after_a_deferred_sigchld_ends_the_wait() {
+	touch sem/after
+	local sh
+	shell_with_jobs_waits sem/after "$WORK/term.out"
+	sh=$!
+	wait_blocked "$sh" sem/after
+	sleep 0.3
+	blocked "$sh" || fail "TERM: the P ended by itself"
+	kill -TERM "$sh"
+	wait_exit "$sh" 1000
+	shell_with_jobs_waits sem/after "$WORK/usr1.out" "echo trapped >> $WORK/usr1.out"
+	sh=$!
+	wait_blocked "$sh" sem/after
+	sleep 0.3
+	blocked "$sh" || fail "USR1: the P ended by itself"
+	kill -USR1 "$sh"
+	wait_exit "$sh" 1000
+	expect_eq "$(head -1 "$WORK/usr1.out")" "status 1" "the trapped USR1 ended the P"
+	echo 2 > sem/after
+	expect_eq "$(size sem/after)" 2 "no interrupted wait took a unit"
+}
+
 mount_ipcfs -o max_threads=$MAX_THREADS
+run_test test_park_sigchld_does_not_interrupt_a_wait
+run_test test_park_signal_after_a_deferred_sigchld_ends_the_wait
 run_test test_park_poll_readable_only_when_a_read_would_not_block
 run_test test_park_poll_select_epoll_wake_on_a_post
 run_test test_park_poll_wakes_when_the_head_waiter_leaves
