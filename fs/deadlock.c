@@ -68,9 +68,12 @@ static void detect(struct deadlock *d)
 	bool progress = true;
 
 	memcpy(d->W, d->A, d->nres * sizeof(*d->W));
+	/* only a semaphore can get units from a V of anybody: a mutex's one unit comes back
+	 * from its holder alone, even when that is the waiting row itself (a self-deadlock) */
 	for (size_t i = 0; i < d->nrows; i++)
 		for (size_t j = 0; j < d->nres; j++)
-			if (d->R[i * d->nres + j] > d->E[j] - d->C[i * d->nres + j])
+			if (strcmp(d->res[j]->type, "sem") == 0 &&
+			    d->R[i * d->nres + j] > d->E[j] - d->C[i * d->nres + j])
 				d->rows[i].signal = true;
 	while (progress) {
 		progress = false;

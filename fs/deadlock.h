@@ -13,10 +13,11 @@
  * (A += its C row), until no row fits: the rows left are deadlocked.
  *
  * Semaphores are also signals: a V may come from any process, not only from one that took
- * units. A row that waits for more units of j than all other rows hold plus what is free
- * (R[i][j] > E[j] - C[i][j]) waits for such a V, not for anybody's release; the matrices
- * cannot tell whether it will come, so such a row is marked "waits for a signal" and counted
- * as able to finish (a consumer waiting for an empty queue's semaphore is not deadlocked).
+ * units. A row that waits for more units of a semaphore j than all other rows hold plus what
+ * is free (R[i][j] > E[j] - C[i][j]) waits for such a V, not for anybody's release; the
+ * matrices cannot tell whether it will come, so such a row is marked "waits for a signal" and
+ * counted as able to finish (a consumer waiting for an empty queue's semaphore is not
+ * deadlocked). Mutexes have no such rule: only their holder gives their unit back.
  *
  * Shared by the daemon (/.ipcfs/deadlock, /.ipcfs/graph.dot) and ipcctl.
  */

@@ -60,9 +60,11 @@ static const char usage_text[] =
 	"  rm PATH...                    remove objects (their waiters get EIDRM)\n"
 	"  wait PATH [N] [--timeout S]   P: take N units (default 1) of a semaphore\n"
 	"  post PATH [N]                 V: give N units (default 1) to a semaphore\n"
-	"  send PATH [--prio P] [-n] [--timeout S] [MSG...]\n"
+	"  send PATH [--prio P] [-n] [--timeout S] [--] [MSG...]\n"
 	"                                send MSG and a newline (-n: none) as one message;\n"
-	"                                no MSG: standard input, as it is\n"
+	"                                no MSG: standard input, as it is. Options come\n"
+	"                                before MSG; after PATH, an unknown -word or what\n"
+	"                                follows -- is message text\n"
 	"  recv PATH [--timeout S]       receive one message (a FIFO: what is buffered)\n"
 	"  deadlock [--pgrp]             matrices E, A, C, R and the verdict of detection\n"
 	"  graph [--pgrp] [--dot]        the resource graph, as text or Graphviz DOT\n"
@@ -743,8 +745,14 @@ static int parse_op(const char *cmd, int argc, char **argv, struct op_args *a, b
 			if (*end || end == argv[i] || p < 0 || p > 31)
 				return usage_error("send: priority 0..31, not %s", argv[i]);
 			a->prio = (int)p;
-		} else if (is_send && strcmp(argv[i], "-n") == 0 && !a->path) {
+		} else if (is_send && strcmp(argv[i], "-n") == 0) {
 			a->no_newline = true;
+		} else if (is_send && strcmp(argv[i], "--") == 0 && a->path) {
+			if (i + 1 < argc) { /* the rest is the message, options or not */
+				a->words = argv + i + 1;
+				a->nwords = argc - i - 1;
+			}
+			break;
 		} else if (argv[i][0] == '-' && argv[i][1] && !(is_send && a->path)) {
 			return usage_error("%s: unknown option %s", cmd, argv[i]);
 		} else if (!a->path) {

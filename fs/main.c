@@ -47,7 +47,7 @@ static const struct option_doc {
 	  ULLONG_MAX, "largest size of a shared-memory segment" },
 	{ "deadlock_check", offsetof(struct ipcfs, deadlock_check), 32,
 	  IPCFS_DEFAULT_DEADLOCK_CHECK, 0, 1,
-	  "1: a mutex open that would close a cycle of waits fails with EDEADLK" },
+	  "1: EDEADLK for a mutex open closing a cycle of waits" },
 };
 
 #define NOPTIONS (sizeof(option_docs) / sizeof(option_docs[0]))
@@ -136,7 +136,7 @@ static void usage(const char *prog)
 		printf("    -o %-22s %s (default %llu)\n", opt, option_docs[i].help,
 		       option_docs[i].def);
 	}
-	printf("    -o %-24s %s\n", "allow_other", "let other users in; mode bits decide");
+	printf("    -o %-22s %s\n", "allow_other", "let other users in; mode bits decide");
 	printf("\nFUSE options:\n");
 	fuse_cmdline_help();
 	fuse_lowlevel_help();

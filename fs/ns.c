@@ -752,6 +752,10 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	struct stat st;
 
 	(void)fi;
+	if (n->type == &status_type) {
+		fuse_reply_err(req, EPERM); /* the view is fixed: no chmod, chown, touch */
+		return;
+	}
 	if ((to_set & FUSE_SET_ATTR_SIZE) && n->is_dir) {
 		fuse_reply_err(req, EISDIR);
 		return;

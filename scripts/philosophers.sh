@@ -65,7 +65,7 @@ fi
 echo
 "$ipcctl" graph
 echo "Ending it: a blocked open is interrupted by a signal like any blocked call"
-kill $(jobs -p)
+kill $(jobs -p) 2>/dev/null || true
 wait || true
 
 echo
