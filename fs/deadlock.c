@@ -188,10 +188,20 @@ static const char *row_word(const struct deadlock *d)
 	return d->by == DEADLOCK_BY_PGRP ? "pgid" : "pid";
 }
 
+/* The label of row i in the matrices: "P1 1234 bash", the command escaped (snapshot.h). */
+static void row_label(const struct deadlock *d, size_t i, char *out, size_t len)
+{
+	char comm[4 * SNAP_COMM_MAX];
+
+	snap_escape_str(comm, sizeof(comm), d->rows[i].comm);
+	snprintf(out, len, "P%zu %d %s", i + 1, (int)d->rows[i].id, comm);
+}
+
 /* One matrix with its column labels R1.. and row labels P1.. (pid comm). */
 static void write_matrix(const struct deadlock *d, FILE *out, const char *title, const uint64_t *m)
 {
 	int width = 2, label = 0;
+	char lab[128];
 
 	for (size_t j = 0; j < d->nres; j++) {
 		int w = snprintf(NULL, 0, "R%zu", j + 1);
@@ -204,8 +214,10 @@ static void write_matrix(const struct deadlock *d, FILE *out, const char *title,
 		width = w > width ? w : width;
 	}
 	for (size_t i = 0; i < d->nrows; i++) {
-		int w = snprintf(NULL, 0, "P%zu %d %s", i + 1, (int)d->rows[i].id, d->rows[i].comm);
+		int w;
 
+		row_label(d, i, lab, sizeof(lab));
+		w = (int)strlen(lab);
 		label = w > label ? w : label;
 	}
 	fprintf(out, "%s =\n  %*s", title, label, "");
@@ -217,10 +229,7 @@ static void write_matrix(const struct deadlock *d, FILE *out, const char *title,
 	}
 	fputc('\n', out);
 	for (size_t i = 0; i < d->nrows; i++) {
-		char lab[64];
-
-		snprintf(lab, sizeof(lab), "P%zu %d %s", i + 1, (int)d->rows[i].id,
-			 d->rows[i].comm);
+		row_label(d, i, lab, sizeof(lab));
 		fprintf(out, "  %-*s", label, lab);
 		for (size_t j = 0; j < d->nres; j++)
 			fprintf(out, " %*llu", width, (unsigned long long)m[i * d->nres + j]);
@@ -400,17 +409,29 @@ static bool in_cycle(const size_t *cyc, size_t n, size_t row, size_t res, bool w
 	return false;
 }
 
+/* str inside a DOT quoted string: quotes and backslashes escaped, control bytes as '?'. */
+static void dot_text(FILE *out, const char *str)
+{
+	for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else
+			fputc(*c < 0x20 || *c == 0x7f ? '?' : *c, out);
+	}
+}
+
 static void write_dot(const struct deadlock *d, FILE *out, const size_t *cyc, size_t n)
 {
 	fputs("digraph ipcfs {\n\trankdir=LR;\n", out);
-	for (size_t i = 0; i < d->nrows; i++)
-		fprintf(out, "\tp%zu [shape=circle, label=\"%s %d\\n%s\"%s];\n", i + 1, row_word(d),
-			(int)d->rows[i].id, d->rows[i].comm,
-			d->rows[i].finished ? "" : ", color=red");
+	for (size_t i = 0; i < d->nrows; i++) {
+		fprintf(out, "\tp%zu [shape=circle, label=\"%s %d\\n", i + 1, row_word(d),
+			(int)d->rows[i].id);
+		dot_text(out, d->rows[i].comm);
+		fprintf(out, "\"%s];\n", d->rows[i].finished ? "" : ", color=red");
+	}
 	for (size_t j = 0; j < d->nres; j++) {
 		fprintf(out, "\tr%zu [shape=box, label=\"", j + 1);
-		for (const char *c = d->res[j]->path; *c; c++)
-			fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		dot_text(out, d->res[j]->path);
 		fputs("\"];\n", out);
 	}
 	for (size_t i = 0; i < d->nrows; i++)

@@ -476,16 +476,14 @@ static int cmd_ls(const struct ctl *c, int argc, char **argv)
 	       "WAITERS", "STATE");
 	for (size_t i = 0; i < s.nobjs; i++) {
 		const struct snap_obj *o = &s.objs[i];
-		char owner[64], state[160];
+		char owner[64], state[160], path[4 * PATH_MAX];
 
 		if (!selected(o, arg ? rel : NULL))
 			continue;
 		owner_name(o->uid, owner, sizeof(owner));
 		state_words(&s, o, state, sizeof(state));
-		printf("%-5s ", o->type);
-		snap_escape(stdout, o->path);
-		printf("%*s %04o %-8s %7zu %7zu  %s\n",
-		       (int)(strlen(o->path) < 24 ? 24 - strlen(o->path) : 0), "", o->mode, owner,
+		snap_escape_str(path, sizeof(path), o->path);
+		printf("%-5s %-24s %04o %-8s %7zu %7zu  %s\n", o->type, path, o->mode, owner,
 		       o->nholds, o->nwaits, state);
 	}
 out:

@@ -210,7 +210,7 @@ int ns_path_locked(struct node *n, char *buf, size_t len);
 /* proc_identify - the process (thread group) of thread tid, and its command name into comm
  * (len bytes). Returns 0, or -ESRCH when tid has exited (nothing set). */
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len);
-/* proc_alive - does thread tid still exist? */
+/* proc_alive - does thread tid still exist, and not as a zombie? */
 bool proc_alive(pid_t tid);
 /* proc_signal_ends_wait - must a wait of thread tid end for the signals pending for it? False
  * when the only ones are those whose default action is to ignore them (SIGCHLD, SIGCONT,

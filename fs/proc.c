@@ -7,10 +7,12 @@
 #include "ipcfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len)
 {
@@ -22,22 +24,50 @@ int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len)
 	f = fopen(path, "re");
 	if (!f)
 		return -ESRCH;
-	while (!have_tgid && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Name:\t", 6) == 0 && comm) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(comm, len, "%s", line + 6);
-		} else if (sscanf(line, "Tgid: %d", tgid) == 1) {
-			have_tgid = true; /* Name comes before Tgid */
-		}
-	}
+	while (!have_tgid && fgets(line, sizeof(line), f))
+		have_tgid = sscanf(line, "Tgid: %d", tgid) == 1;
 	fclose(f);
-	return have_tgid ? 0 : -ESRCH;
+	if (!have_tgid)
+		return -ESRCH;
+	if (comm && len) {
+		/* comm as it is (status's Name: escapes backslashes and newlines) */
+		ssize_t k;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		k = fd >= 0 ? read(fd, line, sizeof(line) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (k > 0 && line[k - 1] == '\n')
+			k--; /* the one the kernel appends */
+		line[k > 0 ? k : 0] = '\0';
+		snprintf(comm, len, "%s", k > 0 ? line : "?");
+	}
+	return 0;
 }
 
 bool proc_alive(pid_t tid)
 {
+	char path[64], buf[256], *paren;
+	ssize_t k;
+	int fd;
+
 	/* kill() finds any thread by its id; EPERM still means it exists */
-	return kill(tid, 0) == 0 || errno != ESRCH;
+	if (kill(tid, 0) != 0 && errno == ESRCH)
+		return false;
+	/* an exited process stays findable until reaped (a zombie): it holds nothing either */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH;
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return true;
+	buf[k] = '\0';
+	paren = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold anything */
+	return !paren || (paren[1] != ' ' || (paren[2] != 'Z' && paren[2] != 'X'));
 }
 
 /* A signal mask line of /proc/PID/status ("SigPnd:\t0000000000010000"), or 0. */

@@ -134,6 +134,25 @@ void snap_escape(FILE *out, const char *str)
 	}
 }
 
+void snap_escape_str(char *out, size_t len, const char *str)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return;
+	for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+		bool esc = *c <= ' ' || *c == '\\' || *c == 0x7f;
+
+		if (n + (esc ? 4 : 1) >= len)
+			break;
+		if (esc)
+			n += (size_t)snprintf(out + n, len - n, "\\%03o", *c);
+		else
+			out[n++] = (char)*c;
+	}
+	out[n] = '\0';
+}
+
 static void write_time(FILE *out, const char *key, struct timespec t)
 {
 	fprintf(out, " %s=%lld.%06ld", key, (long long)t.tv_sec, t.tv_nsec / 1000);
@@ -183,16 +202,55 @@ void snapshot_write_text(const struct snapshot *s, FILE *out)
 
 /* ---- JSON ---- */
 
+/* The length of the valid UTF-8 sequence at c (1 to 4), or 0 if it is none. */
+static size_t utf8_len(const unsigned char *c)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (c[0] < 0x80)
+		return 1;
+	if ((c[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c[0] & 0x1f;
+	} else if ((c[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c[0] & 0x0f;
+	} else if ((c[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((c[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the terminating NUL */
+		cp = cp << 6 | (c[i] & 0x3f);
+	}
+	/* no overlong forms, no surrogates, nothing beyond U+10FFFF */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* A JSON string. Names are bytes, JSON is Unicode: a byte that is not part of valid UTF-8 is
+ * written as the code point of the same value (\u00XX), so the document always parses. */
 static void json_string(FILE *out, const char *str)
 {
+	const unsigned char *c = (const unsigned char *)str;
+
 	fputc('"', out);
-	for (const unsigned char *c = (const unsigned char *)str; *c; c++) {
+	while (*c) {
+		size_t n = utf8_len(c);
+
 		if (*c == '"' || *c == '\\')
 			fprintf(out, "\\%c", *c);
-		else if (*c < 0x20 || *c == 0x7f)
+		else if (*c < 0x20 || *c == 0x7f || n == 0)
 			fprintf(out, "\\u%04x", *c);
 		else
-			fputc(*c, out);
+			fwrite(c, 1, n, out);
+		c += n ? n : 1;
 	}
 	fputc('"', out);
 }

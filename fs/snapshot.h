@@ -121,5 +121,7 @@ struct snap_obj *snapshot_find(const struct snapshot *s, const char *path);
 
 /* snap_escape - write str to out with space, '\\' and control bytes as \ooo. */
 void snap_escape(FILE *out, const char *str);
+/* snap_escape_str - the same into out (len bytes, NUL-terminated, cut at a whole escape). */
+void snap_escape_str(char *out, size_t len, const char *str);
 
 #endif /* IPCFS_SNAPSHOT_H */

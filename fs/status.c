@@ -18,8 +18,9 @@
  *   searchable by the reader (root sees all), as a path walk would check, so a private
  *   directory's objects are not listed to others under allow_other.
  *
- * Locking: see above; the handle's buffer is private to it (state[0] the buffer, state[1] its
- * length).
+ * Locking: see above. The rendered document belongs to the handle (state[0]) and is counted:
+ * a read holds it until its reply is written, since the reader may close, and the RELEASE
+ * run on another thread, as soon as the kernel has copied the reply.
  */
 #include "deadlock.h"
 #include "ipcfs.h"
@@ -214,9 +215,25 @@ free_snapshot:
 	return rc;
 }
 
+/* A rendered file of the view, shared by its handle and the reads in flight. */
+struct doc {
+	uint32_t refs; /* atomic */
+	size_t len;
+	char *text;
+};
+
+static void doc_put(struct doc *d)
+{
+	if (__atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(d->text);
+		free(d);
+	}
+}
+
 static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
 {
 	struct reader r;
+	struct doc *d;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -226,32 +243,40 @@ static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *
 	if ((h->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES; /* the view is read-only, for root too */
 	reader_of(req, &r);
+	d = malloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
 	rc = render(h->node->fs, &r, h->node->name, &buf, &len);
-	if (rc)
+	if (rc) {
+		free(d);
 		return rc;
-	h->state[0] = (uintptr_t)buf;
-	h->state[1] = len;
+	}
+	d->refs = 1;
+	d->len = len;
+	d->text = buf;
+	h->state[0] = (uintptr_t)d;
 	fi->nonseekable = 0; /* a document: reread from anywhere */
 	return 0;
 }
 
 static void status_release(struct handle *h)
 {
-	free((char *)(uintptr_t)h->state[0]);
+	doc_put((struct doc *)(uintptr_t)h->state[0]);
 	h->state[0] = 0;
 }
 
 static void status_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
 {
-	const char *buf = (const char *)(uintptr_t)h->state[0];
-	size_t len = h->state[1];
+	struct doc *d = (struct doc *)(uintptr_t)h->state[0];
 
 	(void)flags;
-	if (off < 0 || (uint64_t)off >= len)
+	if (off < 0 || (uint64_t)off >= d->len)
 		size = 0;
-	else if (size > len - (size_t)off)
-		size = len - (size_t)off;
-	fuse_reply_buf(req, size ? buf + off : NULL, size);
+	else if (size > d->len - (size_t)off)
+		size = d->len - (size_t)off;
+	__atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED); /* until the reply is written */
+	fuse_reply_buf(req, size ? d->text + off : NULL, size);
+	doc_put(d);
 }
 
 static void status_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
