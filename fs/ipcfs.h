@@ -206,6 +206,10 @@ int ns_path(struct node *n, char *buf, size_t len);
 /* ns_path_locked - the same with fs->ns_lock held by the caller. */
 int ns_path_locked(struct node *n, char *buf, size_t len);
 
+/* loop.c: session_loop - run se's request loop (multithreaded unless cmd says -s) with cmd's
+ * thread settings until the session ends. Returns fuse_session_loop's result. */
+int session_loop(struct fuse_session *se, const struct fuse_cmdline_opts *cmd);
+
 /* proc.c: what the daemon learns of its callers from /proc. */
 /* proc_identify - the process (thread group) of thread tid, and its command name into comm
  * (len bytes). Returns 0, or -ESRCH when tid has exited (nothing set). */

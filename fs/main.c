@@ -338,7 +338,6 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
-	struct fuse_loop_config *loop_cfg = NULL;
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
 	int ret = 1;
@@ -393,19 +392,7 @@ int main(int argc, char *argv[])
 		goto unmount;
 	}
 
-	if (cmd.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		loop_cfg = fuse_loop_cfg_create();
-		if (!loop_cfg)
-			goto unmount;
-		fuse_loop_cfg_set_clone_fd(loop_cfg, (unsigned)cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop_cfg, cmd.max_threads);
-		if (cmd.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(loop_cfg, cmd.max_idle_threads);
-		ret = fuse_session_loop_mt(se, loop_cfg);
-		fuse_loop_cfg_destroy(loop_cfg);
-	}
+	ret = session_loop(se, &cmd);
 	/* Parked callers get a clean EIO rather than ECONNABORTED or a hang. */
 	ns_shutdown(&fs);
 	ret = ret < 0 ? 1 : 0;
