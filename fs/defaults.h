@@ -45,6 +45,6 @@
  * mount, so entries may be cached long; object sizes change with every operation: never. */
 #define IPCFS_ENTRY_TIMEOUT 3600.0
 #define IPCFS_DIR_ATTR_TIMEOUT 1.0
-#define IPCFS_OBJ_ATTR_TIMEOUT 0.0
+#define IPCFS_OBJ_ATTR_TIMEOUT 0.001
 
 #endif /* IPCFS_DEFAULTS_H */

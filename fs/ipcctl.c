@@ -313,11 +313,13 @@ static void on_alarm(int sig)
 	(void)sig; /* only there to interrupt the blocked call */
 }
 
-/* Arm a timer for seconds (> 0); the blocked call then fails with EINTR. */
+/* Arm a timer for seconds (> 0); the blocked call then fails with EINTR. The timer repeats
+ * every 10 ms until disarmed: a first SIGALRM that comes before the call has started (a tiny
+ * timeout) would otherwise be spent, and the call wait for ever. */
 static void arm_timeout(double seconds)
 {
 	struct sigaction sa;
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	struct itimerval it = { { 0, 10000 }, { 0, 0 } };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm; /* no SA_RESTART: the call must end */
@@ -650,6 +652,14 @@ static int cmd_create(const struct ctl *c, int argc, char **argv)
 		if (!parse_size(o.value, &v) || v > INT32_MAX)
 			return usage_error("create: invalid value %s", o.value);
 		value = (uint32_t)v;
+	}
+	{
+		const char *sizes[] = { o.capacity, o.max_msg, o.max_size, o.size };
+		uint64_t v;
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+			if (sizes[i] && !parse_size(sizes[i], &v))
+				return usage_error("create: invalid size %s", sizes[i]);
 	}
 	/* "jobs" means sem/jobs for a semaphore */
 	if ((rc = object_path(c, arg, rel, sizeof(rel))) != 0)

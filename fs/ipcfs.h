@@ -118,8 +118,14 @@ struct node {
 	struct list_head pollers; /* struct pollwait of handles waiting for a change */
 	struct list_head handles; /* open handles (struct handle.link), to free them at exit */
 	void *obj;		  /* the type's state */
-	struct node *alias_of;	  /* mq/q@P: the queue q it stands for (holds a reference) */
+	struct node *alias_of;	  /* an alias: the object it stands for (holds a reference) */
 	unsigned alias_prio;	  /* mq/q@P: P; both immutable */
+	/* The per-walk inode (see ns.c): an object's alias last handed to a path walk, reused by
+	 * the next walk while nobody can write through it. walk_alias: protected by ns_lock;
+	 * opens and lent (aliases): atomic. */
+	struct node *walk_alias;
+	uint32_t opens; /* open handles made through this alias */
+	bool lent;	/* handed to a walk that has not opened it (yet) */
 };
 
 /* One open file description. fi->fh points to it. */
@@ -131,6 +137,7 @@ struct handle {
 	struct pollwait *pw;   /* pending poll notification; protected by node->lock */
 	uint64_t state[3];     /* the type's per-open state; protected by node->lock */
 	unsigned alias_prio;   /* opened as mq/q@P: P, the priority of its sends; immutable */
+	struct node *via;      /* the per-walk alias it was opened through (a reference), or NULL */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */

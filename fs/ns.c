@@ -217,6 +217,8 @@ static void node_discard(struct node *n)
 
 		ipc_mutex_lock(&n->fs->ns_lock);
 		list_del(&n->all_link); /* from fs->aliases; an alias is not charged */
+		if (target->walk_alias == n)
+			target->walk_alias = NULL;
 		ipc_mutex_unlock(&n->fs->ns_lock);
 		node_free(n);
 		ns_unref(target);
@@ -370,11 +372,11 @@ static double attr_timeout(const struct node *n)
 }
 
 /*
- * Does a lookup of n hand the kernel a fresh inode? The kernel serialises write() per inode
- * (i_rwsem) for the whole WRITE request, and a parked write (P(N) on a semaphore, a full FIFO
- * or queue) would then block every other writer of the object, even the V that would release
- * it. So every lookup of an IPC object returns a new kernel inode for it (an alias with the
- * same st_ino): each path walk, and so each open, gets a lock of its own. Not for
+ * Does a lookup of n hand the kernel an inode of its own for that path walk? The kernel
+ * serialises write() per inode (i_rwsem) for the whole WRITE request, and a parked write (P(N)
+ * on a semaphore, a full FIFO or queue) would then block every other writer of the object,
+ * even the V that would release it. So each path walk of an IPC object gets a kernel inode
+ * (an alias with the same st_ino) that no other open file shares: see walk_inode(). Not for
  * shared-memory segments: processes must share one inode to share its page cache.
  */
 static bool per_lookup_inode(const struct node *n)
@@ -587,6 +589,11 @@ void handle_free(struct handle *h)
 	poll_disarm(h, &pw);
 	ipc_mutex_unlock(&h->node->lock);
 	poll_notify(&pw); /* a poller on a closed file: let it see the close */
+	if (h->via) {
+		/* no file open through it any more: free for the next walk (walk_inode) */
+		__atomic_sub_fetch(&h->via->opens, 1, __ATOMIC_SEQ_CST);
+		ns_unref(h->via);
+	}
 	ns_unref(h->node);
 	free(h);
 }
@@ -658,6 +665,43 @@ static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char 
 	return alias_new(fs, target, name, prio);
 }
 
+/*
+ * The inode for a path walk of object n. Entries of IPC objects are never cached, so every
+ * walk asks (LOOKUP, also to revalidate the dentry it has). The alias handed to the previous
+ * walk is handed again while it is free: no file is open through it (none was, or the last
+ * one was released) and no walk holds it without having opened it. Then the kernel's dentry
+ * stays valid (one LOOKUP per walk, not two) and its inode keeps what it learnt (the
+ * security-xattr check of writes). Otherwise a new alias: a walk that got the alias and has
+ * not opened yet (it may be a stat, which never opens) keeps it to itself. An open through an
+ * alias counts in alias->opens before it clears lent, so a lookup that sees lent clear also
+ * sees the open. ns_lock held; NULL when out of memory.
+ */
+static struct node *walk_inode(struct ipcfs *fs, struct node *n, const char *name)
+{
+	struct node *a = n->walk_alias;
+
+	if (!a || __atomic_load_n(&a->lent, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&a->opens, __ATOMIC_SEQ_CST) != 0) {
+		a = alias_new(fs, n, name, 0);
+		if (!a)
+			return NULL;
+		n->walk_alias = a;
+	}
+	__atomic_store_n(&a->lent, true, __ATOMIC_SEQ_CST);
+	return a;
+}
+
+/* An open through ino (an alias handed to a walk, or not): note it on h. */
+static void walk_opened(struct node *a, struct handle *h)
+{
+	if (!a->alias_of || a->alias_of->walk_alias != a)
+		return; /* the object itself, or a q@P alias */
+	ns_ref(a);
+	h->via = a;
+	__atomic_add_fetch(&a->opens, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&a->lent, false, __ATOMIC_SEQ_CST);
+}
+
 /* Check that name may be created in dir (a directory below a type directory). */
 static int check_new_name(const struct node *dir, const char *name)
 {
@@ -689,7 +733,7 @@ void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ipc_mutex_lock(&fs->ns_lock);
 	n = hash_find(fs, dir, name);
 	if (n && per_lookup_inode(n))
-		n = alias_new(fs, n, name, 0); /* NULL when out of memory: answered ENOENT */
+		n = walk_inode(fs, n, name); /* NULL when out of memory: answered ENOENT */
 	else if (!n)
 		n = alias_lookup(fs, dir, name);
 	if (n) {
@@ -947,6 +991,7 @@ void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h->alias_prio = a->alias_prio;
+	walk_opened(a, h);
 	rc = open_object(req, h, fi, false);
 	if (rc == IPCFS_PARKED)
 		return;
