@@ -42,7 +42,11 @@
 #define IPCFS_DEFAULT_DEADLOCK_CHECK 0u
 
 /* Cache lifetimes given to the kernel, in seconds. Every namespace change goes through this
- * mount, so entries may be cached long; object sizes change with every operation: never. */
+ * mount, so entries may be cached long (IPC objects' entries are not cached at all: see
+ * ns.c). Object sizes change with every operation, but each path walk brings fresh attributes
+ * with its LOOKUP; valid for a moment (one kernel tick), they spare the GETATTR the open's
+ * permission check would send right after. So `stat PATH` is always exact; fstat() on a
+ * descriptor may show a size up to one tick old. */
 #define IPCFS_ENTRY_TIMEOUT 3600.0
 #define IPCFS_DIR_ATTR_TIMEOUT 1.0
 #define IPCFS_OBJ_ATTR_TIMEOUT 0.001
