@@ -34,22 +34,24 @@
 #include <string.h>
 
 struct mq_msg {
-	struct list_head link; /* in a priority list of its queue, or owned by a reader */
-	uint32_t len;	       /* bytes of data */
-	uint32_t prio;	       /* 0..MQ_PRIOS-1 */
+	struct mq_msg *next; /* in its priority's circular list (the tail points at the head) */
+	uint32_t len;	     /* bytes of data */
+	uint32_t prio;	     /* 0..MQ_PRIOS-1 */
 	char data[];
 };
 
 struct mq_obj {
-	uint32_t max_msgs;		 /* queue full at this many messages */
-	uint32_t msgsize;		 /* largest message in bytes */
-	uint32_t count;			 /* messages queued */
-	uint32_t nonempty;		 /* bit p: prio[p] is not empty */
-	uint64_t bytes;			 /* bytes queued */
-	uint32_t per_prio[MQ_PRIOS];	 /* messages queued at each priority */
-	struct list_head prio[MQ_PRIOS]; /* FIFO list of each priority */
-	struct list_head readq;		 /* parked receives, FIFO; arg = bytes asked */
-	struct list_head writeq;	 /* parked sends, FIFO; arg = struct mq_msg * */
+	uint32_t max_msgs;	     /* queue full at this many messages */
+	uint32_t msgsize;	     /* largest message in bytes */
+	uint32_t count;		     /* messages queued */
+	uint32_t nonempty;	     /* bit p: prio[p] is not empty */
+	uint64_t bytes;		     /* bytes queued */
+	uint32_t per_prio[MQ_PRIOS]; /* messages queued at each priority */
+	/* each priority's messages, FIFO, as a circular singly-linked list known by its tail
+	 * (one pointer a priority keeps an empty queue small: see docs/benchmarks.md) */
+	struct mq_msg *tail[MQ_PRIOS];
+	struct list_head readq;	 /* parked receives, FIFO; arg = bytes asked */
+	struct list_head writeq; /* parked sends, FIFO; arg = struct mq_msg * */
 };
 
 /* Per-open state in handle->state[]: the message being read and how far. */
@@ -75,8 +77,6 @@ static int mq_init_obj(struct node *n)
 
 	q->max_msgs = n->fs->mq_max_msgs;
 	q->msgsize = n->fs->mq_msgsize;
-	for (int i = 0; i < MQ_PRIOS; i++)
-		list_init(&q->prio[i]);
 	list_init(&q->readq);
 	list_init(&q->writeq);
 	return 0;
@@ -95,23 +95,14 @@ static void msg_free(struct ipcfs *fs, struct mq_msg *m)
 	free(m);
 }
 
-static void mq_destroy(struct node *n)
-{
-	struct mq_obj *q = mq_of(n);
-
-	for (int i = 0; i < MQ_PRIOS; i++) {
-		while (!list_empty(&q->prio[i])) {
-			struct mq_msg *m = list_first_entry(&q->prio[i], struct mq_msg, link);
-
-			list_del(&m->link);
-			msg_free(n->fs, m);
-		}
-	}
-}
-
 static void enqueue(struct mq_obj *q, struct mq_msg *m)
 {
-	list_add_tail(&m->link, &q->prio[m->prio]);
+	struct mq_msg **tail = &q->tail[m->prio];
+
+	m->next = *tail ? (*tail)->next : m;
+	if (*tail)
+		(*tail)->next = m;
+	*tail = m;
 	q->nonempty |= 1u << m->prio;
 	q->per_prio[m->prio]++;
 	q->count++;
@@ -127,14 +118,28 @@ static struct mq_msg *dequeue(struct mq_obj *q)
 	if (!q->nonempty)
 		return NULL;
 	p = 31 - __builtin_clz(q->nonempty);
-	m = list_first_entry(&q->prio[p], struct mq_msg, link);
-	list_del(&m->link);
-	if (list_empty(&q->prio[p]))
+	m = q->tail[p]->next; /* the head */
+	if (m == q->tail[p]) {
+		q->tail[p] = NULL;
 		q->nonempty &= ~(1u << p);
+	} else {
+		q->tail[p]->next = m->next;
+	}
+	m->next = NULL;
 	q->per_prio[p]--;
 	q->count--;
 	q->bytes -= m->len;
 	return m;
+}
+
+static void mq_destroy(struct node *n)
+{
+	struct mq_obj *q = mq_of(n);
+
+	struct mq_msg *m;
+
+	while ((m = dequeue(q)) != NULL)
+		msg_free(n->fs, m);
 }
 
 /*
