@@ -126,6 +126,7 @@ struct node {
 	struct node *walk_alias;
 	uint32_t opens; /* open handles made through this alias */
 	bool lent;	/* handed to a walk that has not opened it (yet) */
+	bool per_walk;	/* an alias made by walk_inode (not q@P); immutable */
 };
 
 /* One open file description. fi->fh points to it. */

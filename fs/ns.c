@@ -685,6 +685,7 @@ static struct node *walk_inode(struct ipcfs *fs, struct node *n, const char *nam
 		a = alias_new(fs, n, name, 0);
 		if (!a)
 			return NULL;
+		a->per_walk = true;
 		n->walk_alias = a;
 	}
 	__atomic_store_n(&a->lent, true, __ATOMIC_SEQ_CST);
@@ -694,7 +695,7 @@ static struct node *walk_inode(struct ipcfs *fs, struct node *n, const char *nam
 /* An open through ino (an alias handed to a walk, or not): note it on h. */
 static void walk_opened(struct node *a, struct handle *h)
 {
-	if (!a->alias_of || a->alias_of->walk_alias != a)
+	if (!a->per_walk)
 		return; /* the object itself, or a q@P alias */
 	ns_ref(a);
 	h->via = a;
