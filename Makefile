@@ -96,8 +96,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(FSLIB) $(LIB)
 test: all
 	@tests/run.sh $(BUILD) $(TEST_BIN) $(IT_SH)
 
-bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+# bench_lib (libipc against glibc), then scripts/bench.sh: the daemon against the FUSE floor
+# (tests/bench_nullfs), the kernel and shell tools (tests/bench_ops), one table and one plot.
+bench: $(BENCH_BIN) $(IPCFS) $(CLIENT_BIN)
+	@$(BUILD)/tests/bench_lib
+	@scripts/bench.sh $(BUILD)
 
 # libFuzzer with ASan+UBSan on the parser of the text written to semaphore files. Built by
 # clang from the sources (not from the $(CC) objects); the corpus grows in $(BUILD)/fuzz/corpus

@@ -3,13 +3,16 @@
 # Called by `make` when pkg-config cannot find a dependency; safe to run again.
 #   install-deps.sh          what `make`, `make test` and `make run` need
 #   install-deps.sh --fuzz   also clang and its fuzzer runtime, for `make fuzz`
+#   install-deps.sh --bench  also what `make bench` compares with and plots: GNU parallel (sem),
+#                            redis-server, redis-tools (redis-cli) and gnuplot
 set -eu
 
 # attr: setfattr/getfattr, the documented way to set per-object limits; python3: the tests
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev attr python3"
-if [ "${1:-}" = "--fuzz" ]; then
-	PKGS="$PKGS clang libclang-rt-dev"
-fi
+case "${1:-}" in
+--fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
+--bench) PKGS="$PKGS parallel redis-server redis-tools gnuplot-nox" ;;
+esac
 
 if [ "$(id -u)" -eq 0 ]; then
 	SUDO=
