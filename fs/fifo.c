@@ -100,9 +100,11 @@ static bool at_eof(struct fifo_obj *f, const struct handle *h)
 }
 
 enum fifo_kind {
-	FIFO_READ,	/* parked read: arg = bytes asked */
-	FIFO_READ_DATA, /* claimed read with bytes: arg = malloc'd buffer, size = its length */
-	FIFO_WRITE,	/* parked write: arg = struct fifo_write * */
+	FIFO_READ,	  /* parked read: arg = bytes asked */
+	FIFO_READ_DATA,	  /* claimed read with bytes: arg = malloc'd buffer, size = its length */
+	FIFO_READ_DIRECT, /* claimed read answered from the buffer of the write that claimed it
+			   * (valid until that write returns): arg = the bytes, size = their length */
+	FIFO_WRITE,	  /* parked write: arg = struct fifo_write * */
 };
 
 /* Move bytes of parked writes into the ring, in order. Returns whether any moved. */
@@ -318,6 +320,31 @@ static int fifo_need_ring(struct node *n)
 	return 0;
 }
 
+/*
+ * A write finds readers waiting and nothing buffered: it answers them from its own bytes, in
+ * order, each with as much as it asked for, without going through the ring (as a pipe hands
+ * a writer's bytes straight to a sleeping reader). Returns the bytes handed over; the caller
+ * answers done before it returns, while buf is valid. node->lock held.
+ */
+static size_t hand_to_readers(struct fifo_obj *f, const char *buf, size_t size,
+			      struct list_head *done)
+{
+	size_t given = 0;
+
+	while (given < size && !list_empty(&f->readq)) {
+		struct parked *p = list_first_entry(&f->readq, struct parked, link);
+		size_t take = p->arg < size - given ? (size_t)p->arg : size - given;
+
+		p->kind = FIFO_READ_DIRECT;
+		p->arg = (uint64_t)(uintptr_t)(buf + given);
+		p->size = take;
+		p->h->state[FIFO_FLAGS] |= FIFO_RECEIVED;
+		park_claim(p, 0, done);
+		given += take;
+	}
+	return given;
+}
+
 static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
 		       int flags)
 {
@@ -335,12 +362,16 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 		return;
 	}
 	ipc_mutex_lock(&n->lock);
-	rc = n->dead ? -n->dead_err : fifo_need_ring(n);
-	if (rc == 0 && list_empty(&f->writeq)) {
-		ssize_t k = ipc_ring_trywrite(f->ring, buf, size);
+	rc = n->dead ? -n->dead_err : 0;
+	if (rc == 0 && buffered(f) == 0 && list_empty(&f->writeq))
+		written = hand_to_readers(f, buf, size, &done);
+	if (rc == 0 && written < size)
+		rc = fifo_need_ring(n);
+	if (rc == 0 && written < size && list_empty(&f->writeq)) {
+		ssize_t k = ipc_ring_trywrite(f->ring, buf + written, size - written);
 
 		if (k > 0)
-			written = (size_t)k;
+			written += (size_t)k;
 	}
 	if (written)
 		ns_touch(n, true);
@@ -401,7 +432,7 @@ static void fifo_complete(struct parked *p)
 	}
 	if (p->rc)
 		fuse_reply_err(p->req, -p->rc);
-	else if (p->kind == FIFO_READ_DATA)
+	else if (p->kind == FIFO_READ_DATA || p->kind == FIFO_READ_DIRECT)
 		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->arg, p->size);
 	else
 		fuse_reply_buf(p->req, NULL, 0); /* end of file */
