@@ -51,11 +51,25 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 	return p;
 }
 
-/* Take queued p out with EINTR, let those behind it proceed, collect pollers. n->lock held. */
-static void park_claim_interrupted(struct parked *p, struct list_head *done, struct list_head *pw)
+/*
+ * What an interrupt does to p, under n->lock. A queued p is taken out with EINTR, those behind
+ * it may proceed (into done) and pollers must look again (into pw): returns true, and the
+ * caller answers p. A p not queued yet is marked, and park_arm's caller answers EINTR; a p
+ * claimed already is its claimer's to answer: false.
+ */
+static bool park_claim_interrupted(struct parked *p, struct list_head *done, struct list_head *pw)
 {
 	struct node *n = p->node;
 
+	switch (p->state) {
+	case PARK_NEW:
+		p->interrupted = true;
+		return false;
+	case PARK_CLAIMED:
+		return false;
+	case PARK_QUEUED:
+		break;
+	}
 	list_del(&p->link);
 	p->state = PARK_CLAIMED;
 	p->rc = -EINTR;
@@ -64,6 +78,7 @@ static void park_claim_interrupted(struct parked *p, struct list_head *done, str
 	 * head kept from readers are readable once it leaves): pollers must look again. */
 	n->type->requeue(n, done);
 	poll_collect(n, pw);
+	return true;
 }
 
 /* The watcher found a signal for deferred p (it holds a reference): interrupt it now, unless
@@ -75,19 +90,8 @@ static void park_interrupt_now(struct parked *p)
 	LIST_HEAD_DECL(pw);
 
 	ipc_mutex_lock(&n->lock);
-	switch (p->state) {
-	case PARK_NEW:
-		p->interrupted = true; /* park_arm's caller answers EINTR */
-		ipc_mutex_unlock(&n->lock);
-		return;
-	case PARK_CLAIMED:
-		ipc_mutex_unlock(&n->lock);
-		return;
-	case PARK_QUEUED:
-		break;
-	}
-	park_claim_interrupted(p, &done, &pw);
-	list_add_tail(&p->link, &done); /* answered like any claimed request */
+	if (park_claim_interrupted(p, &done, &pw))
+		list_add_tail(&p->link, &done); /* answered like any claimed request */
 	ipc_mutex_unlock(&n->lock);
 	park_finish(&done);
 	poll_notify(&pw);
@@ -120,18 +124,10 @@ static void park_interrupt(fuse_req_t req, void *data)
 		ipc_mutex_unlock(&n->lock);
 		return;
 	}
-	switch (p->state) {
-	case PARK_NEW:
-		p->interrupted = true; /* park_arm's caller answers EINTR */
+	if (!park_claim_interrupted(p, &done, &pw)) {
 		ipc_mutex_unlock(&n->lock);
 		return;
-	case PARK_CLAIMED:
-		ipc_mutex_unlock(&n->lock); /* its claimer answers it */
-		return;
-	case PARK_QUEUED:
-		break;
 	}
-	park_claim_interrupted(p, &done, &pw);
 	ipc_mutex_unlock(&n->lock);
 
 	/* We run under this request's lock: answer it without deregistering (libfuse clears the
