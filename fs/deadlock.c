@@ -125,6 +125,14 @@ int deadlock_build(const struct snapshot *s, enum deadlock_rows by, struct deadl
 				row_note(d, &o->waits[k]);
 	}
 	qsort(d->rows, d->nrows, sizeof(*d->rows), row_cmp);
+	if (d->nres && d->nrows > DEADLOCK_MAX_CELLS / d->nres) {
+		size_t nres = d->nres, nrows = d->nrows;
+
+		deadlock_free(d);
+		d->nres = nres;
+		d->nrows = nrows;
+		return -E2BIG;
+	}
 
 	d->E = calloc(d->nres + 1, sizeof(*d->E));
 	d->A = calloc(d->nres + 1, sizeof(*d->A));

@@ -51,8 +51,14 @@ struct deadlock {
 	bool deadlocked; /* some row could not finish */
 };
 
-/* deadlock_build - the matrices of s (which must outlive d) and the verdict. Returns 0 or
- * -ENOMEM (d is then empty). */
+/* The largest matrices built: rows x columns. Beyond (thousands of processes each holding
+ * and waiting for one of thousands of objects), C and R alone would take tens of megabytes and
+ * their text far more; deadlock_build refuses. */
+#define DEADLOCK_MAX_CELLS (1u << 20)
+
+/* deadlock_build - the matrices of s (which must outlive d) and the verdict. Returns 0,
+ * -E2BIG (more than DEADLOCK_MAX_CELLS: d holds only nres and nrows, to report) or -ENOMEM
+ * (d is then empty). */
 int deadlock_build(const struct snapshot *s, enum deadlock_rows by, struct deadlock *d);
 
 /* deadlock_free - free what deadlock_build allocated. */

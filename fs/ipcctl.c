@@ -1002,8 +1002,13 @@ static int cmd_deadlock(const struct ctl *c, int argc, char **argv, bool graph)
 	}
 	if ((rc = load_snapshot(c, &s)) != 0)
 		goto out;
-	if (deadlock_build(&s, by, &d) != 0) {
-		rc = fail(argv[0], "%s", strerror(ENOMEM));
+	rc = deadlock_build(&s, by, &d);
+	if (rc == -E2BIG) {
+		rc = fail(argv[0], "%zu processes x %zu resources: more than %u cells, no matrices",
+			  d.nrows, d.nres, DEADLOCK_MAX_CELLS);
+		goto out;
+	} else if (rc) {
+		rc = fail(argv[0], "%s", strerror(-rc));
 		goto out;
 	}
 	if (graph)

@@ -203,6 +203,11 @@ static int render(struct ipcfs *fs, const struct reader *r, const char *name, ch
 		else
 			deadlock_write_graph(&d, out, true);
 		deadlock_free(&d);
+	} else if (rc == -E2BIG) {
+		fprintf(out, "%s%zu processes x %zu resources: more than %u cells, no matrices\n",
+			strcmp(name, "deadlock") == 0 ? "" : "// ", d.nrows, d.nres,
+			DEADLOCK_MAX_CELLS);
+		rc = 0;
 	}
 	if (fclose(out) != 0 && rc == 0)
 		rc = -ENOMEM;

@@ -8,6 +8,7 @@
 #include "deadlock.h"
 #include "snapshot.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "testutil.h"
@@ -514,6 +515,37 @@ static void test_deadlock_nothing_to_detect(void **state)
 	snapshot_free(&s);
 }
 
+/* Matrices beyond DEADLOCK_MAX_CELLS are refused (-E2BIG, with their size to report), and
+ * those at the limit are built. */
+static void test_deadlock_refuses_huge_matrices(void **state)
+{
+	struct snapshot s = { 0 };
+	struct deadlock d;
+	const size_t nres = 1100;
+
+	(void)state;
+	for (size_t i = 0; i < nres; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/mutex/m%zu", i);
+		add_res(&s, "mutex", path, 0);
+		hold(&s, i, (pid_t)(1000 + i), (pid_t)(1000 + i), "p", 1);
+	}
+	/* 1100 rows x 1100 columns = 1,210,000 cells */
+	assert_int_equal(deadlock_build(&s, DEADLOCK_BY_PROCESS, &d), -E2BIG);
+	assert_int_equal(d.nres, nres);
+	assert_int_equal(d.nrows, nres);
+	deadlock_free(&d);
+	/* the same by process group with ten groups: 10 x 1100 cells */
+	for (size_t i = 0; i < nres; i++)
+		s.objs[i].holds[0].pgid = (pid_t)(1 + i % 10);
+	assert_int_equal(deadlock_build(&s, DEADLOCK_BY_PGRP, &d), 0);
+	assert_int_equal(d.nrows, 10);
+	assert_false(d.deadlocked);
+	deadlock_free(&d);
+	snapshot_free(&s);
+}
+
 /* graph.dot: every label is a DOT string, whatever the command or path it names. (Checked
  * after freeing everything, so that a failure leaves no leak for LeakSanitizer to add.) */
 static void test_deadlock_graph_dot_escapes_quotes(void **state)
@@ -781,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_deadlock_signal_waiter_is_not_deadlocked),
 		cmocka_unit_test(test_deadlock_signal_only_beyond_what_others_hold),
 		cmocka_unit_test(test_deadlock_nothing_to_detect),
+		cmocka_unit_test(test_deadlock_refuses_huge_matrices),
 		cmocka_unit_test(test_deadlock_graph_dot_escapes_quotes),
 		cmocka_unit_test(test_deadlock_snapshot_text_round_trip),
 		cmocka_unit_test(test_deadlock_snapshot_parse_skips_what_it_does_not_know),
