@@ -670,8 +670,8 @@ static struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char 
  * walk asks (LOOKUP, also to revalidate the dentry it has). The alias handed to the previous
  * walk is handed again while it is free: no file is open through it (none was, or the last
  * one was released) and no walk holds it without having opened it. Then the kernel's dentry
- * stays valid (one LOOKUP per walk, not two) and its inode keeps what it learnt (the
- * security-xattr check of writes). Otherwise a new alias: a walk that got the alias and has
+ * stays valid (one LOOKUP per walk, not two: a revalidation that got another inode would fail
+ * and look up again). Otherwise a new alias: a walk that got the alias and has
  * not opened yet (it may be a stat, which never opens) keeps it to itself. An open through an
  * alias counts in alias->opens before it clears lent, so a lookup that sees lent clear also
  * sees the open. ns_lock held; NULL when out of memory.
@@ -680,7 +680,10 @@ static struct node *walk_inode(struct ipcfs *fs, struct node *n, const char *nam
 {
 	struct node *a = n->walk_alias;
 
-	if (!a || __atomic_load_n(&a->lent, __ATOMIC_SEQ_CST) ||
+	/* a->nlookup > 0: the kernel still holds the alias, and with it the reference that
+	 * keeps it alive (dropped only once nlookup is 0, under ns_lock). An alias the kernel has
+	 * forgotten may be on its way to node_discard, which has yet to clear walk_alias. */
+	if (!a || a->nlookup == 0 || __atomic_load_n(&a->lent, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&a->opens, __ATOMIC_SEQ_CST) != 0) {
 		a = alias_new(fs, n, name, 0);
 		if (!a)
