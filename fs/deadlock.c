@@ -148,8 +148,11 @@ int deadlock_build(const struct snapshot *s, enum deadlock_rows by, struct deadl
 		d->A[j] = o->available;
 		d->E[j] = o->available;
 		for (size_t k = 0; k < o->nholds; k++) {
-			size_t i = row_index(d, row_key(d, &o->holds[k]));
+			size_t i;
 
+			if (!o->holds[k].units)
+				continue; /* no row was made for it (a parsed file may say so) */
+			i = row_index(d, row_key(d, &o->holds[k]));
 			d->E[j] += o->holds[k].units;
 			d->C[i * d->nres + j] += o->holds[k].units;
 		}
@@ -385,11 +388,17 @@ static size_t find_cycle(const struct deadlock *d, size_t *cyc)
 		for (size_t j = 0; j < d->nres && next == SIZE_MAX; j++) {
 			if (d->R[i * d->nres + j] <= d->W[j])
 				continue;
+			/* another row holding it, if any; the row itself only when it alone
+			 * holds what it waits for (a self-deadlock) */
 			for (size_t k = 0; k < d->nrows && next == SIZE_MAX; k++)
-				if (!d->rows[k].finished && d->C[k * d->nres + j]) {
+				if (k != i && !d->rows[k].finished && d->C[k * d->nres + j]) {
 					next = k;
 					via = j;
 				}
+			if (next == SIZE_MAX && d->C[i * d->nres + j]) {
+				next = i;
+				via = j;
+			}
 		}
 		cyc[2 * len + 1] = via;
 		len++;

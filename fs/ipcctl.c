@@ -264,6 +264,7 @@ static bool parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
+	int shift = 0;
 
 	if (!*s || *s == '-')
 		return false;
@@ -274,25 +275,25 @@ static bool parse_size(const char *s, uint64_t *out)
 	switch (*end) {
 	case 'K':
 	case 'k':
-		v <<= 10;
+		shift = 10;
 		end++;
 		break;
 	case 'M':
 	case 'm':
-		v <<= 20;
+		shift = 20;
 		end++;
 		break;
 	case 'G':
 	case 'g':
-		v <<= 30;
+		shift = 30;
 		end++;
 		break;
 	default:
 		break;
 	}
-	if (*end)
-		return false;
-	*out = v;
+	if (*end || v > (ULLONG_MAX >> shift))
+		return false; /* a suffix that would overflow, too */
+	*out = v << shift;
 	return true;
 }
 
@@ -901,7 +902,7 @@ static int cmd_send(const struct ctl *c, int argc, char **argv)
 	if ((rc = op_path(c, &a, queues, "send", full, sizeof(full) - 8)) != 0)
 		return rc;
 	if (a.prio >= 0) {
-		if (!strstr(full, "/mq/"))
+		if (strncmp(full + strlen(c->mount), "/mq/", 4) != 0)
 			return fail(a.path, "--prio works on message queues");
 		char *end = full + strlen(full);
 
@@ -1056,7 +1057,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
 			printf("ipcctl %s\n", IPCFS_VERSION);
 			return 0;
-		} else if (strcmp(argv[i], "-m") == 0 && i + 1 < argc) {
+		} else if (strcmp(argv[i], "-m") == 0) {
+			if (i + 1 == argc)
+				return usage_error("-m needs a directory");
 			mount = argv[++i];
 		} else {
 			return usage_error("unknown option %s", argv[i]);

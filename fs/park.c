@@ -22,10 +22,15 @@ static void undefer(struct parked *p)
 {
 	struct ipcfs *fs = p->node->fs;
 
+	/* Most requests never were deferred: no lock for them. A deferral happens under
+	 * n->lock, which every claimer holds or (park_answer) waited for through libfuse's
+	 * request lock, so a request deferred before its claim is seen so here. */
+	if (!__atomic_load_n(&p->deferred, __ATOMIC_ACQUIRE))
+		return;
 	ipc_mutex_lock(&fs->defer_lock);
 	if (p->deferred) {
 		list_del(&p->dlink);
-		p->deferred = false;
+		__atomic_store_n(&p->deferred, false, __ATOMIC_RELEASE);
 	}
 	ipc_mutex_unlock(&fs->defer_lock);
 }
@@ -117,7 +122,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 		ipc_mutex_lock(&fs->defer_lock);
 		if (!p->deferred) {
 			list_add_tail(&p->dlink, &fs->deferred);
-			p->deferred = true;
+			__atomic_store_n(&p->deferred, true, __ATOMIC_RELEASE);
 			ipc_cond_notify(&fs->defer_cond, 1);
 		}
 		ipc_mutex_unlock(&fs->defer_lock);
@@ -139,33 +144,71 @@ static void park_interrupt(fuse_req_t req, void *data)
 	poll_notify(&pw);
 }
 
-/* The watcher: end the deferred requests whose callers got a signal that must end them. */
+/*
+ * The watcher: end the deferred requests whose callers got a signal that must end them. It
+ * reads /proc without defer_lock (claimers take it), holding a reference to each request it
+ * looks at, then takes out under the lock those still deferred that must end.
+ */
 static void *park_watch(void *arg)
 {
 	struct ipcfs *fs = arg;
+	struct parked **seen = NULL;
+	size_t cap = 0;
 
 	ipc_mutex_lock(&fs->defer_lock);
 	while (!fs->watcher_stop) {
 		struct timespec deadline;
-		struct parked *p, *tmp;
+		struct parked *p;
+		size_t n = 0;
 		LIST_HEAD_DECL(fire);
 
 		if (list_empty(&fs->deferred)) {
 			ipc_cond_wait(&fs->defer_cond, &fs->defer_lock);
 			continue;
 		}
-		list_for_each_entry_safe(p, tmp, &fs->deferred, dlink)
+		list_for_each_entry(p, &fs->deferred, dlink) n++;
+		if (n > cap) {
+			struct parked **bigger = realloc(seen, n * sizeof(*seen));
+
+			if (bigger) {
+				seen = bigger;
+				cap = n;
+			}
+		}
+		n = 0;
+		list_for_each_entry(p, &fs->deferred, dlink)
 		{
-			if (!proc_signal_ends_wait(p->pid))
-				continue;
-			list_del(&p->dlink);
-			p->deferred = false;
-			__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED); /* ours until below */
-			list_add_tail(&p->dlink, &fire);
+			if (n == cap)
+				break; /* out of memory: the rest at the next round */
+			__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+			seen[n++] = p;
 		}
 		ipc_mutex_unlock(&fs->defer_lock);
-		list_for_each_entry_safe(p, tmp, &fire, dlink)
-		{
+
+		/* those whose callers must go on waiting: keep them, drop our reference */
+		for (size_t i = 0; i < n; i++)
+			if (!proc_signal_ends_wait(seen[i]->pid)) {
+				park_put(seen[i]);
+				seen[i] = NULL;
+			}
+		ipc_mutex_lock(&fs->defer_lock);
+		for (size_t i = 0; i < n; i++) {
+			p = seen[i];
+			if (!p)
+				continue;
+			if (p->deferred) {
+				list_del(&p->dlink);
+				__atomic_store_n(&p->deferred, false, __ATOMIC_RELEASE);
+				list_add_tail(&p->dlink, &fire); /* with our reference */
+				seen[i] = NULL;
+			}
+		}
+		ipc_mutex_unlock(&fs->defer_lock);
+		for (size_t i = 0; i < n; i++)
+			if (seen[i])
+				park_put(seen[i]); /* claimed meanwhile: its claimer answers it */
+		while (!list_empty(&fire)) {
+			p = list_first_entry(&fire, struct parked, dlink);
 			list_del(&p->dlink);
 			park_interrupt_now(p);
 			park_put(p);
@@ -176,6 +219,7 @@ static void *park_watch(void *arg)
 			ipc_cond_timedwait(&fs->defer_cond, &fs->defer_lock, &deadline);
 	}
 	ipc_mutex_unlock(&fs->defer_lock);
+	free(seen);
 	return NULL;
 }
 

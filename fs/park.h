@@ -59,7 +59,7 @@ enum park_state {
 struct parked {
 	struct list_head link;	  /* in a wait queue, then in a claimer's done list; n->lock */
 	struct list_head dlink;	  /* in fs->deferred; protected by fs->defer_lock */
-	bool deferred;		  /* in fs->deferred; protected by fs->defer_lock */
+	bool deferred;		  /* in fs->deferred; written under fs->defer_lock, atomically */
 	uint32_t refs;		  /* atomic: its claimer's, and the watcher's while it holds it */
 	fuse_req_t req;		  /* immutable */
 	struct node *node;	  /* holds a node reference; immutable */

@@ -53,6 +53,10 @@ bool proc_alive(pid_t tid)
 	ssize_t k;
 	int fd;
 
+	/* 0: a caller outside our pid namespace, whom we cannot follow (and kill(0) would
+	 * signal our own group) */
+	if (tid <= 0)
+		return false;
 	/* kill() finds any thread by its id; EPERM still means it exists */
 	if (kill(tid, 0) != 0 && errno == ESRCH)
 		return false;

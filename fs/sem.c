@@ -13,8 +13,8 @@
  * - For inspection and deadlock detection, the units each caller took with P and has not
  *   given back with V are counted per thread id (what FUSE tells; a process for shell tools):
  *   a V gives back the caller's own units first and the rest adds to the count only. Entries
- *   of threads that have exited are dropped when the table is full and at each inspection,
- *   so the table stays as small as the number of live holders. This bookkeeping never
+ *   of threads that have exited are dropped when the table is full, so it stays as small as
+ *   the number of live holders, and inspection leaves them out. This bookkeeping never
  *   changes what P and V do.
  *
  * Locking: node->lock protects struct sem_obj and the parked requests in its queues.
@@ -389,7 +389,7 @@ static void sem_inspect(struct node *n, struct snapshot *snap, struct snap_obj *
 		snap_field_add(o, "paused", 1);
 	o->resource = true;
 	o->available = s->count;
-	holders_prune(s);
+	/* exited holders are left out later, off the locks (status.c): /proc costs system calls */
 	for (uint32_t i = 0; i < s->nholders; i++)
 		snap_hold_add(snap, o, s->holders[i].tid, s->holders[i].units, s->holders[i].since);
 	list_for_each_entry(p, &s->pq, link)

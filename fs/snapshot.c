@@ -286,9 +286,11 @@ void snapshot_write_obj_json(const struct snap_obj *o, FILE *out)
 	json_string(out, o->path);
 	fprintf(out, ",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,\"opens\":%u,\"state\":{", o->mode,
 		o->uid, o->gid, o->opens);
-	for (unsigned f = 0; f < o->nfields; f++)
-		fprintf(out, "%s\"%s\":%llu", f ? "," : "", o->fields[f].key,
-			(unsigned long long)o->fields[f].value);
+	for (unsigned f = 0; f < o->nfields; f++) {
+		fputs(f ? "," : "", out);
+		json_string(out, o->fields[f].key); /* a parsed file's keys may hold anything */
+		fprintf(out, ":%llu", (unsigned long long)o->fields[f].value);
+	}
 	if (o->resource)
 		fprintf(out, "%s\"available\":%llu", o->nfields ? "," : "",
 			(unsigned long long)o->available);

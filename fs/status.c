@@ -49,6 +49,18 @@ static void resolve(struct snap_proc *p, size_t n)
 	}
 }
 
+/* Leave out holders that have exited (a semaphore's table keeps them until it needs room):
+ * they hold nothing any more. No lock held. */
+static void drop_exited(struct snap_proc *p, size_t *n)
+{
+	size_t w = 0;
+
+	for (size_t k = 0; k < *n; k++)
+		if (proc_alive(p[k].tid))
+			p[w++] = p[k];
+	*n = w;
+}
+
 /* One object's generic part and its type's. n->lock held. */
 static void inspect_node(struct node *n, struct snapshot *s, const char *path)
 {
@@ -170,6 +182,7 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	free(path);
 
 	for (size_t i = 0; i < s->nobjs; i++) {
+		drop_exited(s->objs[i].holds, &s->objs[i].nholds);
 		resolve(s->objs[i].holds, s->objs[i].nholds);
 		resolve(s->objs[i].waits, s->objs[i].nwaits);
 	}

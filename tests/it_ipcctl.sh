@@ -66,7 +66,7 @@ test_ipcctl_help_and_usage_errors() {
 	ctl_fails 2 '^ipcctl: COMMAND missing' "no command"
 	ctl_fails 2 '^ipcctl: unknown command frob' "unknown command" frob
 	ctl_fails 2 '^ipcctl: unknown option --frob' "unknown global option" --frob ls
-	ctl_fails 2 '^ipcctl: unknown option -m' "-m without its directory" -m
+	ctl_fails 2 '^ipcctl: -m needs a directory' "-m without its directory" -m
 	ctl_fails 2 'unknown option --frob' "ls --frob" ls --frob
 	ctl_fails 2 'one PATH' "ls with two paths" ls sem mq
 	ctl_fails 2 'unknown option --frob' "stat --frob" stat --frob sem/x

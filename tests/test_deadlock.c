@@ -515,6 +515,49 @@ static void test_deadlock_nothing_to_detect(void **state)
 	snapshot_free(&s);
 }
 
+/* A hold of 0 units (a parsed file may say so) makes no row and is no allocation. */
+static void test_deadlock_zero_unit_hold_is_ignored(void **state)
+{
+	struct snapshot s = { 0 };
+	struct deadlock d;
+
+	(void)state;
+	add_res(&s, "sem", "/sem/z", 0);
+	hold(&s, 0, 999999, 999999, "ghost", 0);
+	hold(&s, 0, 10, 10, "a", 1);
+	want(&s, 0, 11, 11, "b", "P", 1);
+	assert_int_equal(deadlock_build(&s, DEADLOCK_BY_PROCESS, &d), 0);
+	assert_int_equal(d.nrows, 2);
+	assert_int_equal(d.E[0], 1);
+	deadlock_free(&d);
+	snapshot_free(&s);
+}
+
+/* The cycle goes through the other holder of a semaphore, not back to the row itself: P1
+ * holds 1 unit of s and wants 2 more, P2 holds the other 2 and wants m, which P1 holds. */
+static void test_deadlock_cycle_prefers_another_holder(void **state)
+{
+	struct snapshot s = { 0 };
+	struct deadlock d;
+	char *text;
+
+	(void)state;
+	add_res(&s, "mutex", "/mutex/m", 0);
+	add_res(&s, "sem", "/sem/s", 0);
+	hold(&s, 0, 1, 1, "p1", 1);
+	hold(&s, 1, 1, 1, "p1", 1);
+	want(&s, 1, 1, 1, "p1", "P", 2);
+	hold(&s, 1, 2, 2, "p2", 2);
+	want(&s, 0, 2, 2, "p2", "lock", 1);
+	assert_int_equal(deadlock_build(&s, DEADLOCK_BY_PROCESS, &d), 0);
+	assert_true(d.deadlocked);
+	text = render(&d, GRAPH);
+	deadlock_free(&d);
+	snapshot_free(&s);
+	expect_contains(text, "cycle: pid 1 -> /sem/s -> pid 2 -> /mutex/m -> pid 1\n");
+	free(text);
+}
+
 /* Matrices beyond DEADLOCK_MAX_CELLS are refused (-E2BIG, with their size to report), and
  * those at the limit are built. */
 static void test_deadlock_refuses_huge_matrices(void **state)
@@ -814,6 +857,8 @@ int main(void)
 		cmocka_unit_test(test_deadlock_signal_only_beyond_what_others_hold),
 		cmocka_unit_test(test_deadlock_nothing_to_detect),
 		cmocka_unit_test(test_deadlock_refuses_huge_matrices),
+		cmocka_unit_test(test_deadlock_zero_unit_hold_is_ignored),
+		cmocka_unit_test(test_deadlock_cycle_prefers_another_holder),
 		cmocka_unit_test(test_deadlock_graph_dot_escapes_quotes),
 		cmocka_unit_test(test_deadlock_snapshot_text_round_trip),
 		cmocka_unit_test(test_deadlock_snapshot_parse_skips_what_it_does_not_know),
