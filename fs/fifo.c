@@ -281,17 +281,8 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR);
+	if (!park_arm(p))
 		return;
-	}
-	if (n->dead) {
-		rc = n->dead_err;
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -rc);
-		return;
-	}
 	/* whatever happened meanwhile, queueing and serving gives the right answer */
 	park_enqueue(p, &f->readq);
 	fifo_unlock_and_finish(n, &done);
@@ -400,12 +391,9 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 	w->len = size;
 	w->done = written;
 	memcpy(w->data, buf, size);
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR); /* answers the short count if some bytes went in */
-		return;
-	}
-	rc = n->dead ? -n->dead_err : fifo_need_ring(n); /* it may have drained meanwhile */
+	if (!park_arm(p))
+		return; /* answered with the short count if some bytes went in */
+	rc = fifo_need_ring(n); /* it may have drained meanwhile */
 	if (rc) {
 		ipc_mutex_unlock(&n->lock);
 		park_answer(p, rc);

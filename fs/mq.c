@@ -279,17 +279,8 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR);
+	if (!park_arm(p))
 		return;
-	}
-	if (n->dead) {
-		rc = n->dead_err;
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -rc);
-		return;
-	}
 	park_enqueue(p, &q->readq);
 	mq_unlock_and_finish(n, &done);
 }
@@ -358,17 +349,8 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 		return;
 	}
 	p->size = size;
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR);
+	if (!park_arm(p))
 		return;
-	}
-	if (n->dead) {
-		rc = n->dead_err;
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -rc);
-		return;
-	}
 	park_enqueue(p, &q->writeq);
 	mq_unlock_and_finish(n, &done);
 }

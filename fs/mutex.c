@@ -191,18 +191,8 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	if (!p)
 		return -ENOMEM;
 	p->fi = *fi;
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR);
+	if (!park_arm(p))
 		return IPCFS_PARKED;
-	}
-	if (n->dead) {
-		int err = n->dead_err;
-
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -err);
-		return IPCFS_PARKED;
-	}
 	if (!m->holder && list_empty(&m->waitq)) {
 		mutex_take(n, h, h->pid);
 		ipc_mutex_unlock(&n->lock);

@@ -245,9 +245,20 @@ void park_stop(struct ipcfs *fs)
 
 bool park_arm(struct parked *p)
 {
+	struct node *n = p->node;
+	int rc;
+
 	fuse_req_interrupt_func(p->req, park_interrupt, p);
-	ipc_mutex_lock(&p->node->lock);
-	return !p->interrupted;
+	ipc_mutex_lock(&n->lock);
+	if (p->interrupted)
+		rc = -EINTR;
+	else if (n->dead)
+		rc = -n->dead_err; /* removed while the caller was allocating */
+	else
+		return true;
+	ipc_mutex_unlock(&n->lock);
+	park_answer(p, rc);
+	return false;
 }
 
 void park_enqueue(struct parked *p, struct list_head *queue)

@@ -8,7 +8,8 @@
  *
  *   park_new ──► park_arm ──► (n->lock held) ──► park_enqueue ──► QUEUED
  *                  │  registers the interrupt callback first, so no interrupt is missed
- *                  ├─ interrupted already: the caller answers EINTR (park_answer)
+ *                  ├─ interrupted already, or the object removed: park_arm answers
+ *                  │  (EINTR, or the object's death errno) and the caller just returns
  *                  └─ satisfiable after all: the caller applies it and answers (park_answer)
  *
  *   QUEUED ──► claimed under n->lock by exactly one of:
@@ -80,9 +81,10 @@ struct parked {
 struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg);
 
 /*
- * park_arm - register the interrupt callback, then take n->lock. Returns with n->lock held:
- * true if the request may be queued, false if it was interrupted already (the caller then
- * drops the lock and calls park_answer(p, -EINTR)).
+ * park_arm - register the interrupt callback, then take n->lock. Returns true with n->lock
+ * held if the request may be queued. Returns false, with no lock held and p answered and
+ * freed, if it was interrupted already (EINTR) or the object has been removed meanwhile
+ * (n->dead_err).
  */
 bool park_arm(struct parked *p);
 

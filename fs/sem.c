@@ -239,17 +239,8 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 		return;
 	}
 	p->size = size;
-	if (!park_arm(p)) {
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, -EINTR);
+	if (!park_arm(p))
 		return;
-	}
-	if (n->dead) {
-		rc = -n->dead_err;
-		ipc_mutex_unlock(&n->lock);
-		park_answer(p, rc);
-		return;
-	}
 	if (sem_try(n, tid, kind, units, &done)) {
 		sem_unlock_and_notify(n, &done);
 		park_answer(p, 0);
