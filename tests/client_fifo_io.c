@@ -43,50 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void on_signal(int sig)
-{
-	(void)sig; /* only there to make a blocked call return EINTR */
-}
-
-static int signal_number(const char *s)
-{
-	static const struct {
-		const char *name;
-		int sig;
-	} names[] = { { "INT", SIGINT },   { "TERM", SIGTERM }, { "USR1", SIGUSR1 },
-		      { "USR2", SIGUSR2 }, { "ALRM", SIGALRM }, { "HUP", SIGHUP } };
-	char *end;
-	long v;
-
-	if (strncmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i].name) == 0)
-			return names[i].sig;
-	v = strtol(s, &end, 10);
-	return *s && !*end && v > 0 && v < NSIG ? (int)v : -1;
-}
-
-static void handle(int sig)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
-static void default_signals(void)
-{
-	sigset_t none;
-
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL); /* fails harmlessly for the reserved ones */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
+#include "clientutil.h"
 
 static const char *errname(int err)
 {
