@@ -8,16 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 
 IO=$BUILD_DIR/tests/client_fifo_io
-RACE=$BUILD_DIR/tests/client_fifo_race
 STRESS=$BUILD_DIR/tests/client_mq_stress
 
-# setfattr and getfattr are not installed: the same through python3.
-setx() { python3 -c 'import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())' "$@"; }
-getx() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$@"; }
-# Clients that `timeout` may signal run without LeakSanitizer when built with ASan: timeout
-# signals the whole process group, and a signal that reaches LeakSanitizer's tracer process
-# while it checks at exit leaves the client spinning forever.
-NO_LEAK_CHECK=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
 # ---- the issue's examples ----
 
@@ -354,21 +346,9 @@ test_mq_timed_out_reads_take_nothing_hammer() {
 	[ "$eintr" -ge 10 ] || fail "only $eintr reads were interrupted: the test did not race"
 }
 
-# The sharp version of the test above: 1000 times, a reader parked in the daemon is sent a
-# (handled) signal while a write would satisfy it, the two a random 0 to 300 us apart in
-# either order; each read returns bytes or EINTR, and the bytes received, then those left in
-# the queue, must be exactly those written. A reply path that let an interrupt arriving 30 us
-# after the bytes were taken lose them fails this every time.
+# The sharp version of the test above (see lib.sh).
 test_mq_interrupt_racing_a_write_loses_nothing() {
-	touch mq/race
-	local out rc data eintr
-	out=$(ASAN_OPTIONS=$NO_LEAK_CHECK timeout 60 "$RACE" mq/race 1000)
-	rc=$?
-	expect_eq "$rc" 0 "the race client's status ($out)"
-	read -r _ _ _ data _ eintr <<<"$out"
-	say "$out"
-	[ "${data:-0}" -ge 100 ] && [ "${eintr:-0}" -ge 100 ] ||
-		fail "too few reads ended each way to have raced: $out"
+	interrupt_race_loses_nothing mq/race
 }
 
 # 4 producer and 4 consumer processes, 20,000 distinct messages, a queue of 16 so that senders
