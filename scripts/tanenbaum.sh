@@ -36,19 +36,12 @@ echo 3 >"$S/3-scanner"
 echo 1 >"$S/4-bluray"
 touch "$Q/ready" "$Q/go1" "$Q/go2" "$Q/go3" "$Q/done"
 
-# "-2 0 0 1" -> take (or request) 2 of class 1 and 1 of class 4. P(N) is `echo -N > sem`.
-take() {
+# post SIGN "2 0 0 1": write SIGN2 to class 1 and SIGN1 to class 4 (SIGN -: P, take; SIGN
+# empty: V, give back).
+post() {
 	local i=0 n
-	for n in $1; do
-		[ "$n" -gt 0 ] && echo "-$n" >"$S/${classes[$i]}"
-		i=$((i + 1))
-	done
-	return 0
-}
-give() {
-	local i=0 n
-	for n in $1; do
-		[ "$n" -gt 0 ] && echo "$n" >"$S/${classes[$i]}"
+	for n in $2; do
+		[ "$n" -gt 0 ] && echo "$1$n" >"$S/${classes[$i]}"
 		i=$((i + 1))
 	done
 	return 0
@@ -58,7 +51,7 @@ give() {
 process() {
 	set +m # its children stay in its process group
 	local i=0 n pids=()
-	take "$2"
+	post - "$2"
 	echo "$1" >"$Q/ready"
 	read -r _ <"$Q/go$1"
 	for n in $3; do
@@ -71,8 +64,8 @@ process() {
 	wait "${pids[@]}"
 	echo "process $1 has all it requested and finishes"
 	echo "$1" >"$Q/done"
-	give "$2"
-	give "$3"
+	post "" "$2"
+	post "" "$3"
 }
 
 set -m
