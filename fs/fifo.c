@@ -392,7 +392,7 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 	w->done = written;
 	memcpy(w->data, buf, size);
 	if (!park_arm(p))
-		return; /* answered with the short count if some bytes went in */
+		return;		/* answered with the short count if some bytes went in */
 	rc = fifo_need_ring(n); /* it may have drained meanwhile */
 	if (rc) {
 		ipc_mutex_unlock(&n->lock);
