@@ -572,13 +572,10 @@ struct create_opts {
 	const char *mode, *value, *capacity, *max_msg, *max_size, *size;
 };
 
-static int set_xattr_size(const char *path, const char *what, const char *name, const char *arg)
+static int set_xattr_size(const char *path, const char *what, const char *name, uint64_t v)
 {
-	uint64_t v;
 	char text[32];
 
-	if (!parse_size(arg, &v))
-		return fail(what, "invalid size %s", arg);
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
 	if (setxattr(path, name, text, strlen(text), 0) != 0)
 		return fail(what, "%s: %s", name, strerror(errno));
@@ -592,6 +589,7 @@ static int cmd_create(const struct ctl *c, int argc, char **argv)
 	char rel[PATH_MAX], full[2 * PATH_MAX];
 	mode_t mode = 0666;
 	uint32_t value = 0;
+	uint64_t capacity = 0, max_msg = 0, max_size = 0, size = 0;
 	int fd, rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -655,12 +653,17 @@ static int cmd_create(const struct ctl *c, int argc, char **argv)
 		value = (uint32_t)v;
 	}
 	{
-		const char *sizes[] = { o.capacity, o.max_msg, o.max_size, o.size };
-		uint64_t v;
+		const struct {
+			const char *text;
+			uint64_t *value;
+		} sizes[] = { { o.capacity, &capacity },
+			      { o.max_msg, &max_msg },
+			      { o.max_size, &max_size },
+			      { o.size, &size } };
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-			if (sizes[i] && !parse_size(sizes[i], &v))
-				return usage_error("create: invalid size %s", sizes[i]);
+			if (sizes[i].text && !parse_size(sizes[i].text, sizes[i].value))
+				return usage_error("create: invalid size %s", sizes[i].text);
 	}
 	/* "jobs" means sem/jobs for a semaphore */
 	if ((rc = object_path(c, arg, rel, sizeof(rel))) != 0)
@@ -684,21 +687,15 @@ static int cmd_create(const struct ctl *c, int argc, char **argv)
 		if (write(fd, text, (size_t)l) != l)
 			rc = fail(arg, "initial value: %s", strerror(errno));
 	}
-	if (!rc && o.size) {
-		uint64_t v;
-
-		if (!parse_size(o.size, &v))
-			rc = fail(arg, "invalid size %s", o.size);
-		else if (ftruncate(fd, (off_t)v) != 0)
-			rc = fail(arg, "size: %s", strerror(errno));
-	}
+	if (!rc && o.size && ftruncate(fd, (off_t)size) != 0)
+		rc = fail(arg, "size: %s", strerror(errno));
 	close(fd);
 	if (!rc && o.capacity)
-		rc = set_xattr_size(full, arg, "user.capacity", o.capacity);
+		rc = set_xattr_size(full, arg, "user.capacity", capacity);
 	if (!rc && o.max_msg)
-		rc = set_xattr_size(full, arg, "user.max_msgs", o.max_msg);
+		rc = set_xattr_size(full, arg, "user.max_msgs", max_msg);
 	if (!rc && o.max_size)
-		rc = set_xattr_size(full, arg, "user.msgsize", o.max_size);
+		rc = set_xattr_size(full, arg, "user.msgsize", max_size);
 	if (rc)
 		unlink(full); /* all or nothing */
 	return rc;
@@ -781,26 +778,23 @@ static int parse_op(const char *cmd, int argc, char **argv, struct op_args *a, b
 	return 0;
 }
 
-/* Resolve a's path for an operation on an object of type want (NULL: any). */
+/* Resolve a's path for an operation on an object of one of the types want, into full; its
+ * type into *type. */
 static int op_path(const struct ctl *c, const struct op_args *a, const char *const *want,
-		   const char *cmd, char *full, size_t len)
+		   const char *cmd, char *full, size_t len, const char **type)
 {
 	char rel[PATH_MAX];
-	const char *type;
+	bool ok = false;
 	int rc = object_path(c, a->path, rel, sizeof(rel));
 
 	if (rc)
 		return rc;
-	type = type_of(rel);
-	if (want) {
-		bool ok = false;
-
-		for (const char *const *w = want; *w; w++)
-			ok |= type && strcmp(type, *w) == 0;
-		if (!ok)
-			return fail(a->path, "%s works on %s%s%s", cmd, want[0],
-				    want[1] ? " and " : "", want[1] ? want[1] : "");
-	}
+	*type = type_of(rel);
+	for (const char *const *w = want; *w; w++)
+		ok |= *type && strcmp(*type, *w) == 0;
+	if (!ok)
+		return fail(a->path, "%s works on %s%s%s", cmd, want[0], want[1] ? " and " : "",
+			    want[1] ? want[1] : "");
 	full_path(c, rel, full, len);
 	return 0;
 }
@@ -809,6 +803,7 @@ static int cmd_wait(const struct ctl *c, int argc, char **argv)
 {
 	static const char *const sems[] = { "sem", NULL };
 	char full[2 * PATH_MAX], text[16];
+	const char *type;
 	struct op_args a;
 	uint32_t n = 1;
 	int rc = parse_op("wait", argc, argv, &a, false), fd;
@@ -818,7 +813,7 @@ static int cmd_wait(const struct ctl *c, int argc, char **argv)
 		return rc;
 	if (a.count && !parse_count(a.count, &n))
 		return usage_error("wait: N must be 1..2147483647, not %s", a.count);
-	if ((rc = op_path(c, &a, sems, "wait", full, sizeof(full))) != 0)
+	if ((rc = op_path(c, &a, sems, "wait", full, sizeof(full), &type)) != 0)
 		return rc;
 	fd = open_waiting(full, n == 1 ? O_RDONLY : O_WRONLY, a.timeout);
 	if (fd < 0)
@@ -840,6 +835,7 @@ static int cmd_post(const struct ctl *c, int argc, char **argv)
 {
 	static const char *const sems[] = { "sem", NULL };
 	char full[2 * PATH_MAX], text[16];
+	const char *type;
 	struct op_args a;
 	uint32_t n = 1;
 	int rc = parse_op("post", argc, argv, &a, false), fd, l;
@@ -848,7 +844,7 @@ static int cmd_post(const struct ctl *c, int argc, char **argv)
 		return rc;
 	if (a.count && !parse_count(a.count, &n))
 		return usage_error("post: N must be 1..2147483647, not %s", a.count);
-	if ((rc = op_path(c, &a, sems, "post", full, sizeof(full))) != 0)
+	if ((rc = op_path(c, &a, sems, "post", full, sizeof(full), &type)) != 0)
 		return rc;
 	fd = open(full, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -892,6 +888,7 @@ static int cmd_send(const struct ctl *c, int argc, char **argv)
 {
 	static const char *const queues[] = { "mq", "fifo", NULL };
 	char full[2 * PATH_MAX + 8], *msg = NULL;
+	const char *type;
 	struct op_args a;
 	size_t len = 0;
 	ssize_t k;
@@ -899,10 +896,10 @@ static int cmd_send(const struct ctl *c, int argc, char **argv)
 
 	if (rc)
 		return rc;
-	if ((rc = op_path(c, &a, queues, "send", full, sizeof(full) - 8)) != 0)
+	if ((rc = op_path(c, &a, queues, "send", full, sizeof(full) - 8, &type)) != 0)
 		return rc;
 	if (a.prio >= 0) {
-		if (strncmp(full + strlen(c->mount), "/mq/", 4) != 0)
+		if (strcmp(type, "mq") != 0)
 			return fail(a.path, "--prio works on message queues");
 		char *end = full + strlen(full);
 
@@ -947,6 +944,7 @@ static int cmd_recv(const struct ctl *c, int argc, char **argv)
 {
 	static const char *const queues[] = { "mq", "fifo", NULL };
 	char full[2 * PATH_MAX], buf[65536];
+	const char *type;
 	struct op_args a;
 	bool mq;
 	ssize_t k;
@@ -956,9 +954,9 @@ static int cmd_recv(const struct ctl *c, int argc, char **argv)
 		return rc;
 	if (a.count)
 		return usage_error("recv: too many arguments");
-	if ((rc = op_path(c, &a, queues, "recv", full, sizeof(full))) != 0)
+	if ((rc = op_path(c, &a, queues, "recv", full, sizeof(full), &type)) != 0)
 		return rc;
-	mq = strstr(full + strlen(c->mount), "/mq/") == full + strlen(c->mount);
+	mq = strcmp(type, "mq") == 0;
 	fd = open_waiting(full, O_RDONLY, a.timeout);
 	if (fd < 0)
 		return fail(a.path, "%s", strerror(errno));
