@@ -220,7 +220,7 @@ int session_loop(struct fuse_session *se, const struct fuse_cmdline_opts *cmd);
 
 /* proc.c: what the daemon learns of its callers from /proc. */
 /* proc_identify - the process (thread group) of thread tid, and its command name into comm
- * (len bytes). Returns 0, or -ESRCH when tid has exited (nothing set). */
+ * (len bytes). Returns 0, or -ESRCH when tid has exited or is a zombie (nothing set). */
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len);
 /* proc_alive - does thread tid still exist, and not as a zombie? */
 bool proc_alive(pid_t tid);

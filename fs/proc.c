@@ -16,7 +16,7 @@
 
 int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len)
 {
-	char path[64], line[256];
+	char path[64], line[256], state = '?';
 	bool have_tgid = false;
 	FILE *f;
 
@@ -24,11 +24,13 @@ int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len)
 	f = fopen(path, "re");
 	if (!f)
 		return -ESRCH;
+	/* State: comes before Tgid: */
 	while (!have_tgid && fgets(line, sizeof(line), f))
-		have_tgid = sscanf(line, "Tgid: %d", tgid) == 1;
+		if (sscanf(line, "State: %c", &state) != 1)
+			have_tgid = sscanf(line, "Tgid: %d", tgid) == 1;
 	fclose(f);
-	if (!have_tgid)
-		return -ESRCH;
+	if (!have_tgid || state == 'Z' || state == 'X')
+		return -ESRCH; /* gone, or a zombie: it holds nothing and waits for nothing */
 	if (comm && len) {
 		/* comm as it is (status's Name: escapes backslashes and newlines) */
 		ssize_t k;

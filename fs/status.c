@@ -36,29 +36,27 @@
 
 const char *const status_files[] = { "status", "status.json", "deadlock", "graph.dot", NULL };
 
-/* Fill in each caller's process, group and command (no lock held). */
-static void resolve(struct snap_proc *p, size_t n)
+/*
+ * Fill in each caller's process, group and command (no lock held). drop: leave out those that
+ * have exited (holders: a semaphore's table keeps them until it needs room, and they hold
+ * nothing any more); else they stay, shown as exited. Returns how many are left.
+ */
+static size_t resolve(struct snap_proc *p, size_t n, bool drop)
 {
+	size_t w = 0;
+
 	for (size_t k = 0; k < n; k++) {
 		pid_t tgid;
 
 		if (proc_identify(p[k].tid, &tgid, p[k].comm, sizeof(p[k].comm)) == 0) {
 			p[k].pid = tgid;
 			p[k].pgid = getpgid(p[k].tid);
+		} else if (drop) {
+			continue;
 		}
+		p[w++] = p[k];
 	}
-}
-
-/* Leave out holders that have exited (a semaphore's table keeps them until it needs room):
- * they hold nothing any more. No lock held. */
-static void drop_exited(struct snap_proc *p, size_t *n)
-{
-	size_t w = 0;
-
-	for (size_t k = 0; k < *n; k++)
-		if (proc_alive(p[k].tid))
-			p[w++] = p[k];
-	*n = w;
+	return w;
 }
 
 /* One object's generic part and its type's. n->lock held. */
@@ -182,9 +180,8 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	free(path);
 
 	for (size_t i = 0; i < s->nobjs; i++) {
-		drop_exited(s->objs[i].holds, &s->objs[i].nholds);
-		resolve(s->objs[i].holds, s->objs[i].nholds);
-		resolve(s->objs[i].waits, s->objs[i].nwaits);
+		s->objs[i].nholds = resolve(s->objs[i].holds, s->objs[i].nholds, true);
+		resolve(s->objs[i].waits, s->objs[i].nwaits, false);
 	}
 	snapshot_sort(s);
 	return 0;
