@@ -91,9 +91,12 @@ static void detect(struct deadlock *d)
 			if (strcmp(d->res[j]->type, "sem") == 0 &&
 			    d->R[i * d->nres + j] > d->E[j] - d->C[i * d->nres + j])
 				d->rows[i].signal = true;
-	while (progress) {
+	for (size_t first = 0; progress;) {
 		progress = false;
-		for (size_t i = 0; i < d->nrows; i++) {
+		/* rows before first have all finished: the scan may start there */
+		while (first < d->nrows && d->rows[first].finished)
+			first++;
+		for (size_t i = first; i < d->nrows; i++) {
 			bool fits = !d->rows[i].finished;
 
 			for (size_t j = 0; fits && !d->rows[i].signal && j < d->nres; j++)
