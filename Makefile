@@ -42,14 +42,19 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     := $(BUILD)/libipc.a
 
-# The daemon: fs/main.c plus libipcfs.a, which the unit tests link too.
-FS_SRC  := $(wildcard fs/*.c)
+# The daemon, in floors (docs/design.md): fs/fuse/ the FUSE face, fs/model/ the object model,
+# fs/store/ where the state lives, fs/inspect/ the snapshot and deadlock code the daemon shares
+# with ipcctl. fs/fuse/main.c plus libipcfs.a (everything else), which the unit tests link too.
+FS_SRC  := $(wildcard fs/fuse/*.c fs/model/*.c fs/store/*.c fs/inspect/*.c)
 FS_OBJ  := $(FS_SRC:%.c=$(BUILD)/%.o)
-FSLIB_OBJ := $(filter-out $(BUILD)/fs/main.o $(BUILD)/fs/ipcctl.o,$(FS_OBJ))
+FSLIB_OBJ := $(filter-out $(BUILD)/fs/fuse/main.o,$(FS_OBJ))
 FSLIB   := $(BUILD)/libipcfs.a
 IPCFS   := $(BUILD)/ipcfs
-# The administration command: fs/ipcctl.c with the snapshot and deadlock code it shares with
-# the daemon (taken from libipcfs.a; they do not use FUSE).
+# The administration command: fs/ipcctl/ with the snapshot and deadlock code it shares with
+# the daemon (fs/inspect/, no FUSE), taken from libinspect.a.
+INSPECT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard fs/inspect/*.c))
+INSPECTLIB  := $(BUILD)/libinspect.a
+IPCCTL_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard fs/ipcctl/*.c))
 IPCCTL  := $(BUILD)/ipcctl
 
 # Unit tests: tests/test_<module>.c, one binary each.
@@ -84,10 +89,14 @@ $(FSLIB): $(FSLIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(IPCFS): $(BUILD)/fs/main.o $(FSLIB) $(LIB)
+$(INSPECTLIB): $(INSPECT_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(IPCFS): $(BUILD)/fs/fuse/main.o $(FSLIB) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS)
 
-$(IPCCTL): $(BUILD)/fs/ipcctl.o $(FSLIB)
+$(IPCCTL): $(IPCCTL_OBJ) $(INSPECTLIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(FSLIB) $(LIB)
@@ -110,11 +119,11 @@ FUZZ_SECONDS ?= 30
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SEMTEXT := $(FUZZ_DIR)/fuzz_semtext
 
-$(FUZZ_SEMTEXT): tests/fuzz_semtext.c fs/semtext.c fs/semtext.h Makefile
+$(FUZZ_SEMTEXT): tests/fuzz_semtext.c fs/model/semtext.c fs/model/semtext.h Makefile
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer $(WARN) -Ifs \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/fuzz_semtext.c fs/semtext.c
+		-o $@ tests/fuzz_semtext.c fs/model/semtext.c
 
 fuzz-deps:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || scripts/install-deps.sh --fuzz
@@ -142,7 +151,7 @@ install: all
 clean:
 	rm -rf build
 
-FORMAT_SRC = $(wildcard lib/*.c lib/*.h lib/include/ipc/*.h fs/*.c fs/*.h tests/*.c tests/*.h)
+FORMAT_SRC = $(wildcard lib/*.c lib/*.h lib/include/ipc/*.h fs/*.h fs/*/*.c fs/*/*.h tests/*.c tests/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_nullfs.c - the FUSE floor for the benchmarks: a minimal low-level filesystem that does
- * nothing, run by the daemon's own request loop (fs/loop.c) with the daemon's init flags and
+ * nothing, run by the daemon's own request loop (fs/fuse/loop.c) with the daemon's init flags and
  * mount options, so that ipcfs's overhead is a ratio against FUSE itself.
  *
  *   bench_nullfs [-f] [-d] [-s] [-o max_threads=N,...] MOUNTPOINT
@@ -10,14 +10,14 @@
  * - null: READ answers 0 bytes, WRITE answers the size written (a null operation);
  * - zero: READ answers the size asked, zeros; WRITE as null (for data-carrying requests).
  * Both are opened direct_io + nonseekable like an IPC object, and are looked up the way ipcfs
- * looks up an IPC object (fs/ns.c, walk_inode): entry timeout 0, so that every path walk sends a
+ * looks up an IPC object (fs/fuse/ns.c, walk_inode): entry timeout 0, so that every path walk sends a
  * LOOKUP, and an inode of the walk's own: the inode handed to the previous walk again while no
  * file is open through it and no walk holds it unopened, else a new one. Attribute timeouts and
  * the negative entry's are ipcfs's (fs/defaults.h). Extended attributes exist but are all
  * absent (ENODATA), so the kernel keeps asking for security.capability before a write to a
  * new inode, as it does of ipcfs, which has user.* attributes.
  */
-#include "ipcfs.h"
+#include "fuse/ipcfs.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -99,7 +99,7 @@ static void fill_attr(fuse_ino_t ino, struct stat *st)
 static void null_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	/* the same as ipcfs_init (fs/main.c) */
+	/* the same as ipcfs_init (fs/fuse/main.c) */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
@@ -255,7 +255,7 @@ int main(int argc, char *argv[])
 		ret = 2;
 		goto free_args;
 	}
-	/* the mount options ipcfs adds (fs/main.c) */
+	/* the mount options ipcfs adds (fs/fuse/main.c) */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
 	fuse_opt_add_arg(&args, "-ofsname=bench_nullfs");
 	se = fuse_session_new(&args, &null_ops, sizeof(null_ops), NULL);

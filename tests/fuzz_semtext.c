@@ -9,7 +9,7 @@
  * - a reference parser built differently (libc's isspace and strtoull on a NUL-terminated
  *   copy), which must agree on the outcome and the result.
  */
-#include "semtext.h"
+#include "model/semtext.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 #!/bin/bash
-# it_ipcctl.sh - the administration command ipcctl (fs/ipcctl.c) on a mounted ipcfs: every
+# it_ipcctl.sh - the administration command ipcctl (fs/ipcctl/ipcctl.c) on a mounted ipcfs: every
 # command with its output, errors and exit statuses (0 ok, 1 failure with "ipcctl: PATH:
 # reason" on stderr, 2 usage, 3 deadlock found, 124 timed out), how it finds the mount, the
-# deadlock detection it prints (fs/deadlock.c) and the two demo scripts that use it
+# deadlock detection it prints (fs/inspect/deadlock.c) and the two demo scripts that use it
 # (scripts/tanenbaum.sh, scripts/philosophers.sh).
 source "$(dirname "$0")/lib.sh"
 

@@ -5,8 +5,8 @@
  * rows per process or per process group, the resource graph; and the text form of a snapshot
  * (snapshot.h) written and parsed back.
  */
-#include "deadlock.h"
-#include "snapshot.h"
+#include "inspect/deadlock.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <stdio.h>

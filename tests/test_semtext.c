@@ -3,7 +3,7 @@
  * test_semtext.c - the parser of the text written to a semaphore file: every form of the
  * grammar in semtext.h, its limits, and the inputs it must refuse without touching *out.
  */
-#include "semtext.h"
+#include "model/semtext.h"
 
 #include <stdio.h>
 

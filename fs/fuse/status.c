@@ -22,9 +22,9 @@
  * a read holds it until its reply is written, since the reader may close, and the RELEASE
  * run on another thread, as soon as the kernel has copied the reply.
  */
-#include "deadlock.h"
+#include "inspect/deadlock.h"
 #include "ipcfs.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

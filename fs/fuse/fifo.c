@@ -23,7 +23,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <ipc/ring.h>
 

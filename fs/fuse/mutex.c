@@ -25,7 +25,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

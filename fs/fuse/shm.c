@@ -21,7 +21,7 @@
  * Locking: node->lock protects struct shm_obj and the pages.
  */
 #include "ipcfs.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,9 +16,9 @@
  *
  * Exit status: 0 success, 1 failure, 2 usage, 3 deadlock found, 124 timed out (as timeout(1)).
  */
-#include "deadlock.h"
+#include "inspect/deadlock.h"
 #include "defaults.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -28,6 +28,7 @@
 
 #include "defaults.h"
 #include "list.h"
+#include "model/proc.h"
 
 struct node;
 struct handle;
@@ -217,18 +218,6 @@ int ns_path_locked(struct node *n, char *buf, size_t len);
 /* loop.c: session_loop - run se's request loop (multithreaded unless cmd says -s) with cmd's
  * thread settings until the session ends. Returns fuse_session_loop's result. */
 int session_loop(struct fuse_session *se, const struct fuse_cmdline_opts *cmd);
-
-/* proc.c: what the daemon learns of its callers from /proc. */
-/* proc_identify - the process (thread group) of thread tid, and its command name into comm
- * (len bytes). Returns 0, or -ESRCH when tid has exited or is a zombie (nothing set). */
-int proc_identify(pid_t tid, pid_t *tgid, char *comm, size_t len);
-/* proc_alive - does thread tid still exist, and not as a zombie? */
-bool proc_alive(pid_t tid);
-/* proc_signal_ends_wait - must a wait of thread tid end for the signals pending for it? False
- * when the only ones are those whose default action is to ignore them (SIGCHLD, SIGCONT,
- * SIGURG, SIGWINCH): a handler of those runs after the wait, as SA_RESTART would have it.
- * True when tid is gone or /proc cannot tell. */
-bool proc_signal_ends_wait(pid_t tid);
 
 /* handle_new - a handle for an open of n by pid. Returns NULL when out of memory. */
 struct handle *handle_new(struct node *n, int flags, pid_t pid);

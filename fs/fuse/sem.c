@@ -21,9 +21,9 @@
  */
 #include "ipcfs.h"
 #include "park.h"
-#include "semtext.h"
+#include "model/semtext.h"
 
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

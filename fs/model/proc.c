@@ -4,7 +4,7 @@
  * id; the process it belongs to and its name are read here, off the hot path (EDEADLK checks,
  * inspection).
  */
-#include "ipcfs.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

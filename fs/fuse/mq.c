@@ -24,7 +24,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
-#include "snapshot.h"
+#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
