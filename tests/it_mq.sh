@@ -304,7 +304,7 @@ test_mq_timeout_on_a_blocked_read_takes_nothing() {
 # would lose it the same way).
 test_mq_timed_out_reads_take_nothing_hammer() {
 	touch mq/h
-	local s1 s2 r pids=() i
+	local s1 s2 r pids=() i ms
 	(for i in $(seq 1 150); do
 		echo "m$i" >mq/h
 		sleep 0.0$((RANDOM % 5))
@@ -315,13 +315,22 @@ test_mq_timed_out_reads_take_nothing_hammer() {
 		sleep 0.0$((RANDOM % 5))
 	done) &
 	s2=$!
+	# A reader's timeout is twice its start-up time, measured here (a few ms, far more
+	# under ASan on a loaded machine), plus 20 to 60 ms in which it often waits: a fixed
+	# timeout shorter than the start-up kills every reader before its first read.
+	local t0 start_ms
+	t0=$(now_ms)
+	for i in 1 2 3 4 5; do
+		ASAN_OPTIONS=$NO_LEAK_CHECK "$IO" -H TERM mq/h open >/dev/null
+	done
+	start_ms=$((($(now_ms) - t0) / 5))
 	for r in 1 2 3; do
 		(while ! exited "$s1" || ! exited "$s2"; do
-			# 20 to 60 ms: a reader (started in a few ms, 20 under ASan) then often
-			# waits. The first read takes part of a message (they have 3 to 5
-			# bytes), the second the rest, the third its end.
-			ASAN_OPTIONS=$NO_LEAK_CHECK timeout 0.0$((RANDOM % 5 + 2)) "$IO" -x \
-				-H TERM mq/h open read:2 read:100 read:100
+			# The first read takes part of a message (they have 3 to 5 bytes), the
+			# second the rest, the third its end.
+			ms=$((2 * start_ms + 20 + RANDOM % 40))
+			ASAN_OPTIONS=$NO_LEAK_CHECK timeout "$((ms / 1000)).$(printf %03d $((ms % 1000)))" \
+				"$IO" -x -H TERM mq/h open read:2 read:100 read:100
 		done >"$WORK/got.$r") &
 		pids+=($!)
 	done
@@ -342,7 +351,7 @@ test_mq_timed_out_reads_take_nothing_hammer() {
 	fi
 	local eintr
 	eintr=$(cat "$WORK"/got.* | grep -c "read EINTR")
-	say "$(cat "$WORK"/got.* | grep -c '^open ok') readers, $eintr interrupted while waiting"
+	say "$(cat "$WORK"/got.* | grep -c '^open ok') readers (start-up ${start_ms} ms), $eintr interrupted while waiting"
 	[ "$eintr" -ge 10 ] || fail "only $eintr reads were interrupted: the test did not race"
 }
 

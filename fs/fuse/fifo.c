@@ -42,7 +42,7 @@ struct fifo_obj {
 	struct list_head writeq; /* parked writes, FIFO; see struct fifo_write */
 };
 
-/* A parked write's bytes: p->arg points here. */
+/* A parked write's bytes: p->w.arg points here. */
 struct fifo_write {
 	size_t len;  /* bytes of the original write */
 	size_t done; /* bytes already in the ring */
@@ -63,7 +63,7 @@ static struct fifo_obj *fifo_of(struct node *n)
 
 static bool is_writer(const struct handle *h)
 {
-	return (h->flags & O_ACCMODE) != O_RDONLY;
+	return (h->mo.flags & O_ACCMODE) != O_RDONLY;
 }
 
 static uint32_t buffered(const struct fifo_obj *f)
@@ -75,7 +75,7 @@ static int fifo_init_obj(struct node *n)
 {
 	struct fifo_obj *f = fifo_of(n);
 
-	f->capacity = n->fs->fifo_capacity;
+	f->capacity = n->fs->params.fifo_capacity;
 	list_init(&f->readq);
 	list_init(&f->writeq);
 	return 0;
@@ -86,15 +86,15 @@ static void fifo_destroy(struct node *n)
 	struct fifo_obj *f = fifo_of(n);
 
 	if (f->ring)
-		ns_uncharge(n->fs, ipc_ring_footprint(f->capacity));
+		budget_uncharge(&n->fs->budget, ipc_ring_footprint(f->capacity));
 	free(f->ring);
 }
 
 /* Would a read through h return end of file now (nothing buffered)? node->lock held. */
 static bool at_eof(struct fifo_obj *f, const struct handle *h)
 {
-	bool saw_writer = (h->state[FIFO_FLAGS] & (FIFO_SAW_WRITER | FIFO_RECEIVED)) ||
-			  h->state[FIFO_GEN] != f->writer_gen;
+	bool saw_writer = (h->mo.state[FIFO_FLAGS] & (FIFO_SAW_WRITER | FIFO_RECEIVED)) ||
+			  h->mo.state[FIFO_GEN] != f->writer_gen;
 
 	return f->writers == 0 && saw_writer;
 }
@@ -113,8 +113,8 @@ static bool serve_writers(struct fifo_obj *f, struct list_head *done)
 	bool moved = false;
 
 	while (!list_empty(&f->writeq)) {
-		struct parked *p = list_first_entry(&f->writeq, struct parked, link);
-		struct fifo_write *w = (struct fifo_write *)(uintptr_t)p->arg;
+		struct parked *p = list_first_entry(&f->writeq, struct parked, w.link);
+		struct fifo_write *w = (struct fifo_write *)(uintptr_t)p->w.arg;
 		ssize_t k = ipc_ring_trywrite(f->ring, w->data + w->done, w->len - w->done);
 
 		if (k <= 0)
@@ -140,24 +140,24 @@ static bool serve_readers(struct fifo_obj *f, struct list_head *done)
 		size_t want;
 		void *buf;
 
-		p = list_first_entry(&f->readq, struct parked, link);
-		want = p->arg < avail ? (size_t)p->arg : avail;
+		p = list_first_entry(&f->readq, struct parked, w.link);
+		want = p->w.arg < avail ? (size_t)p->w.arg : avail;
 		buf = malloc(want);
 		if (!buf)
 			return moved; /* it stays parked; the next change retries */
 		ipc_ring_tryread(f->ring, buf, want);
-		p->kind = FIFO_READ_DATA;
-		p->arg = (uint64_t)(uintptr_t)buf;
-		p->size = want;
-		p->h->state[FIFO_FLAGS] |= FIFO_RECEIVED;
+		p->w.kind = FIFO_READ_DATA;
+		p->w.arg = (uint64_t)(uintptr_t)buf;
+		p->w.size = want;
+		p->h->mo.state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		park_claim(p, 0, done);
 		moved = true;
 	}
 	if (buffered(f) == 0) {
-		list_for_each_entry_safe(p, tmp, &f->readq, link)
+		list_for_each_entry_safe(p, tmp, &f->readq, w.link)
 		{
 			if (at_eof(f, p->h)) {
-				p->size = 0;
+				p->w.size = 0;
 				park_claim(p, 0, done);
 			}
 		}
@@ -194,7 +194,7 @@ static void fifo_unlock_and_finish(struct node *n, struct list_head *done)
 	poll_collect(n, &pw);
 	ipc_mutex_unlock(&n->lock);
 	if (drained) {
-		ns_uncharge(n->fs, ipc_ring_footprint(drained->capacity));
+		budget_uncharge(&n->fs->budget, ipc_ring_footprint(drained->capacity));
 		free(drained);
 	}
 	park_finish(done);
@@ -210,8 +210,8 @@ static int fifo_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi
 	(void)fi;
 	(void)create;
 	ipc_mutex_lock(&n->lock);
-	h->state[FIFO_GEN] = f->writer_gen;
-	h->state[FIFO_FLAGS] = f->writers ? FIFO_SAW_WRITER : 0;
+	h->mo.state[FIFO_GEN] = f->writer_gen;
+	h->mo.state[FIFO_FLAGS] = f->writers ? FIFO_SAW_WRITER : 0;
 	if (is_writer(h)) {
 		f->writers++;
 		f->writer_gen++;
@@ -257,7 +257,7 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 		rc = 1;
 	} else if (buffered(f) > 0 && list_empty(&f->readq)) {
 		got = (size_t)ipc_ring_tryread(f->ring, buf, size);
-		h->state[FIFO_FLAGS] |= FIFO_RECEIVED;
+		h->mo.state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		rc = 1;
 	} else if (buffered(f) == 0 && at_eof(f, h)) {
 		rc = 1;
@@ -299,11 +299,11 @@ static int fifo_need_ring(struct node *n)
 
 	if (f->ring)
 		return 0;
-	if (ns_charge(n->fs, bytes) != 0)
+	if (budget_charge(&n->fs->budget, bytes) != 0)
 		return -ENOSPC;
 	r = malloc(bytes);
 	if (!r) {
-		ns_uncharge(n->fs, bytes);
+		budget_uncharge(&n->fs->budget, bytes);
 		return -ENOMEM;
 	}
 	ipc_ring_init(r, f->capacity, 0);
@@ -323,13 +323,13 @@ static size_t hand_to_readers(struct fifo_obj *f, const char *buf, size_t size,
 	size_t given = 0;
 
 	while (given < size && !list_empty(&f->readq)) {
-		struct parked *p = list_first_entry(&f->readq, struct parked, link);
-		size_t take = p->arg < size - given ? (size_t)p->arg : size - given;
+		struct parked *p = list_first_entry(&f->readq, struct parked, w.link);
+		size_t take = p->w.arg < size - given ? (size_t)p->w.arg : size - given;
 
-		p->kind = FIFO_READ_DIRECT;
-		p->arg = (uint64_t)(uintptr_t)(buf + given);
-		p->size = take;
-		p->h->state[FIFO_FLAGS] |= FIFO_RECEIVED;
+		p->w.kind = FIFO_READ_DIRECT;
+		p->w.arg = (uint64_t)(uintptr_t)(buf + given);
+		p->w.size = take;
+		p->h->mo.state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		park_claim(p, 0, done);
 		given += take;
 	}
@@ -405,8 +405,8 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 
 static void fifo_complete(struct parked *p)
 {
-	if (p->kind == FIFO_WRITE) {
-		struct fifo_write *w = (struct fifo_write *)(uintptr_t)p->arg;
+	if (p->w.kind == FIFO_WRITE) {
+		struct fifo_write *w = (struct fifo_write *)(uintptr_t)p->w.arg;
 
 		if (p->rc == 0)
 			fuse_reply_write(p->req, w->len);
@@ -420,12 +420,12 @@ static void fifo_complete(struct parked *p)
 	}
 	if (p->rc)
 		fuse_reply_err(p->req, -p->rc);
-	else if (p->kind == FIFO_READ_DATA || p->kind == FIFO_READ_DIRECT)
-		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->arg, p->size);
+	else if (p->w.kind == FIFO_READ_DATA || p->w.kind == FIFO_READ_DIRECT)
+		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->w.arg, p->w.size);
 	else
 		fuse_reply_buf(p->req, NULL, 0); /* end of file */
-	if (p->kind == FIFO_READ_DATA)
-		free((void *)(uintptr_t)p->arg);
+	if (p->w.kind == FIFO_READ_DATA)
+		free((void *)(uintptr_t)p->w.arg);
 }
 
 static void fifo_requeue(struct node *n, struct list_head *done)
@@ -483,13 +483,13 @@ static void fifo_inspect(struct node *n, struct snapshot *snap, struct snap_obj 
 	snap_field_add(o, "capacity", f->capacity);
 	snap_field_add(o, "writers", f->writers);
 	/* units: the bytes each asks for, or has still to write */
-	list_for_each_entry(p, &f->readq, link)
-		snap_wait_add(snap, o, p->pid, "read", (uint32_t)p->arg, p->since);
-	list_for_each_entry(p, &f->writeq, link)
+	list_for_each_entry(p, &f->readq, w.link)
+		snap_wait_add(snap, o, p->w.pid, "read", (uint32_t)p->w.arg, p->w.since);
+	list_for_each_entry(p, &f->writeq, w.link)
 	{
-		const struct fifo_write *w = (const struct fifo_write *)(uintptr_t)p->arg;
+		const struct fifo_write *w = (const struct fifo_write *)(uintptr_t)p->w.arg;
 
-		snap_wait_add(snap, o, p->pid, "write", (uint32_t)(w->len - w->done), p->since);
+		snap_wait_add(snap, o, p->w.pid, "write", (uint32_t)(w->len - w->done), p->w.since);
 	}
 }
 
@@ -526,7 +526,7 @@ static int fifo_setxattr(struct node *n, const char *name, uint64_t value)
 		rc = -EBUSY;
 	} else {
 		if (f->ring) {
-			ns_uncharge(n->fs, ipc_ring_footprint(f->capacity));
+			budget_uncharge(&n->fs->budget, ipc_ring_footprint(f->capacity));
 			free(f->ring);
 			f->ring = NULL;
 		}

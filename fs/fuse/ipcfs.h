@@ -28,6 +28,7 @@
 
 #include "defaults.h"
 #include "list.h"
+#include "model/model.h"
 #include "model/proc.h"
 
 struct node;
@@ -73,8 +74,11 @@ struct objtype {
 	const char *const *xattrs;
 	int (*getxattr)(struct node *n, const char *name, uint64_t *value);
 	int (*setxattr)(struct node *n, const char *name, uint64_t value);
-	/* an interrupted or cancelled parked request left the queue: let the others proceed
-	 * if they now can; called with n->lock held, completions are collected in done */
+	/* an interrupted parked request leaves its queue without effect (the model's cancel:
+	 * those behind it proceed if they now can); n->lock held, the waiters it serves are
+	 * claimed into done (park_waker) */
+	void (*cancel)(struct node *n, struct waiter *w, struct list_head *done);
+	/* the same for a type whose model is not split out yet: w is unlinked already */
 	void (*requeue)(struct node *n, struct list_head *done);
 	/* complete a parked request claimed by serve/requeue/kill: reply (rc 0: success,
 	 * else -errno) and undo its effect if the reply cannot be delivered */
@@ -107,7 +111,7 @@ struct node {
 	struct list_head all_link; /* objects: in fs->all_nodes; protected by fs->ns_lock */
 	bool linked;		   /* reachable by name; protected by fs->ns_lock */
 	uint32_t nsubdirs;	   /* directories: for st_nlink; protected by fs->ns_lock */
-	size_t charge;		   /* bytes charged to fs->mem_used; immutable */
+	size_t charge;		   /* bytes charged to fs->budget; immutable */
 
 	struct ipc_mutex lock; /* protects everything below */
 	mode_t mode;	       /* permission bits only (S_IFMT comes from is_dir) */
@@ -134,31 +138,30 @@ struct node {
 struct handle {
 	struct node *node;     /* holds a node reference; immutable */
 	struct list_head link; /* in node->handles; protected by node->lock */
-	int flags;	       /* open(2) flags; immutable */
-	pid_t pid;	       /* the opener (thread id, as FUSE reports it); immutable */
-	struct pollwait *pw;   /* pending poll notification; protected by node->lock */
-	uint64_t state[3];     /* the type's per-open state; protected by node->lock */
-	unsigned alias_prio;   /* opened as mq/q@P: P, the priority of its sends; immutable */
-	struct node *via;      /* the per-walk alias it was opened through (a reference), or NULL */
+	/* what the model knows of this open: flags, opener, send priority (mq/q@P), and the
+	 * type's per-open state (protected by node->lock) */
+	struct model_open mo;
+	struct pollwait *pw; /* pending poll notification; protected by node->lock */
+	struct node *via;    /* the per-walk alias it was opened through (a reference), or NULL */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
 struct ipcfs {
 	struct fuse_session *se; /* set once before the loop starts */
 	struct ipc_mutex ns_lock;
-	struct node *root;	 /* immutable after setup */
-	struct node **htab;	 /* (parent, name) -> node; protected by ns_lock */
-	size_t hsize;		 /* buckets, a power of two; protected by ns_lock */
-	size_t hcount;		 /* nodes hashed; protected by ns_lock */
-	uint64_t nobjects;	 /* objects and directories below the type dirs; atomic */
-	uint64_t mem_used;	 /* bytes charged against max_memory; atomic */
-	uint64_t generation;	 /* last node generation handed out; atomic */
-	uint64_t max_objects;	 /* -o max_objects; immutable */
-	uint64_t max_memory;	 /* -o max_memory; immutable */
-	uint32_t fifo_capacity;	 /* -o fifo_capacity: a new FIFO's capacity; immutable */
-	uint32_t mq_msgsize;	 /* -o mq_msgsize: a new queue's message size; immutable */
-	uint32_t mq_max_msgs;	 /* -o mq_max_msgs: a new queue's length; immutable */
-	uint64_t shm_max_size;	 /* -o shm_max_size; immutable */
+	struct node *root;    /* immutable after setup */
+	struct node **htab;   /* (parent, name) -> node; protected by ns_lock */
+	size_t hsize;	      /* buckets, a power of two; protected by ns_lock */
+	size_t hcount;	      /* nodes hashed; protected by ns_lock */
+	uint64_t nobjects;    /* objects and directories below the type dirs; atomic */
+	uint64_t generation;  /* last node generation handed out; atomic */
+	uint64_t max_objects; /* -o max_objects; immutable */
+	/* -o max_memory (budget.max) and the bytes charged against it, by nodes and by the
+	 * objects' contents (budget.used, atomic) */
+	struct model_budget budget;
+	/* what a new object starts from: -o fifo_capacity, mq_msgsize, mq_max_msgs, shm_max_size
+	 * (params.budget points at budget); immutable */
+	struct model_params params;
 	uint32_t deadlock_check; /* -o deadlock_check; immutable */
 	/* serialises "would this mutex wait close a cycle?" with parking it, so two waits
 	 * cannot close a cycle together (-o deadlock_check only); taken before ns_lock */
@@ -205,10 +208,6 @@ void ns_unref(struct node *n);
 /* ns_touch - an operation changed the object's state (mtime) or attributes (ctime).
  * n->lock held. */
 void ns_touch(struct node *n, bool data);
-/* ns_charge - take bytes of -o max_memory for an object's contents: 0 or -ENOSPC (nothing
- * taken). ns_uncharge gives them back. No lock needed. */
-int ns_charge(struct ipcfs *fs, size_t bytes);
-void ns_uncharge(struct ipcfs *fs, size_t bytes);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
 int ns_path(struct node *n, char *buf, size_t len);

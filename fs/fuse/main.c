@@ -35,16 +35,16 @@ static const struct option_doc {
 } option_docs[] = {
 	{ "max_objects", offsetof(struct ipcfs, max_objects), 64, IPCFS_DEFAULT_MAX_OBJECTS, 1,
 	  UINT32_MAX, "most objects and directories" },
-	{ "max_memory", offsetof(struct ipcfs, max_memory), 64, IPCFS_DEFAULT_MAX_MEMORY, 1,
+	{ "max_memory", offsetof(struct ipcfs, budget.max), 64, IPCFS_DEFAULT_MAX_MEMORY, 1,
 	  ULLONG_MAX, "most bytes for objects and their contents" },
-	{ "fifo_capacity", offsetof(struct ipcfs, fifo_capacity), 32, IPCFS_DEFAULT_FIFO_CAPACITY,
-	  1, IPCFS_MAX_FIFO_CAPACITY, "bytes a new FIFO buffers" },
-	{ "mq_msgsize", offsetof(struct ipcfs, mq_msgsize), 32, IPCFS_DEFAULT_MQ_MSGSIZE, 1,
+	{ "fifo_capacity", offsetof(struct ipcfs, params.fifo_capacity), 32,
+	  IPCFS_DEFAULT_FIFO_CAPACITY, 1, IPCFS_MAX_FIFO_CAPACITY, "bytes a new FIFO buffers" },
+	{ "mq_msgsize", offsetof(struct ipcfs, params.mq_msgsize), 32, IPCFS_DEFAULT_MQ_MSGSIZE, 1,
 	  IPCFS_MAX_MQ_MSGSIZE, "largest message of a new queue, in bytes" },
-	{ "mq_max_msgs", offsetof(struct ipcfs, mq_max_msgs), 32, IPCFS_DEFAULT_MQ_MAX_MSGS, 1,
-	  IPCFS_MAX_MQ_MAX_MSGS, "messages a new queue holds" },
-	{ "shm_max_size", offsetof(struct ipcfs, shm_max_size), 64, IPCFS_DEFAULT_SHM_MAX_SIZE, 1,
-	  ULLONG_MAX, "largest size of a shared-memory segment" },
+	{ "mq_max_msgs", offsetof(struct ipcfs, params.mq_max_msgs), 32, IPCFS_DEFAULT_MQ_MAX_MSGS,
+	  1, IPCFS_MAX_MQ_MAX_MSGS, "messages a new queue holds" },
+	{ "shm_max_size", offsetof(struct ipcfs, params.shm_max_size), 64,
+	  IPCFS_DEFAULT_SHM_MAX_SIZE, 1, ULLONG_MAX, "largest size of a shared-memory segment" },
 	{ "deadlock_check", offsetof(struct ipcfs, deadlock_check), 32,
 	  IPCFS_DEFAULT_DEADLOCK_CHECK, 0, 1,
 	  "1: EDEADLK for a mutex open closing a cycle of waits" },
@@ -342,6 +342,7 @@ int main(int argc, char *argv[])
 	struct fuse_session *se;
 	int ret = 1;
 
+	fs.params.budget = &fs.budget;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		option_set(&fs, &option_docs[i], option_docs[i].def);
 	if (fuse_opt_parse(&args, &fs, NULL, opt_proc) != 0)

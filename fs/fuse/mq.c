@@ -75,8 +75,8 @@ static int mq_init_obj(struct node *n)
 {
 	struct mq_obj *q = mq_of(n);
 
-	q->max_msgs = n->fs->mq_max_msgs;
-	q->msgsize = n->fs->mq_msgsize;
+	q->max_msgs = n->fs->params.mq_max_msgs;
+	q->msgsize = n->fs->params.mq_msgsize;
 	list_init(&q->readq);
 	list_init(&q->writeq);
 	return 0;
@@ -91,7 +91,7 @@ static void msg_free(struct ipcfs *fs, struct mq_msg *m)
 {
 	if (!m)
 		return;
-	ns_uncharge(fs, msg_charge(m));
+	budget_uncharge(&fs->budget, msg_charge(m));
 	free(m);
 }
 
@@ -150,26 +150,26 @@ static void mq_destroy(struct node *n)
 static ssize_t take_bytes(struct mq_obj *q, struct ipcfs *fs, struct handle *h, char *buf,
 			  size_t size)
 {
-	struct mq_msg *m = (struct mq_msg *)(uintptr_t)h->state[MQ_MSG];
+	struct mq_msg *m = (struct mq_msg *)(uintptr_t)h->mo.state[MQ_MSG];
 	size_t k;
 
-	if (!m && h->state[MQ_OFF] == MQ_EOM) {
-		h->state[MQ_OFF] = 0;
+	if (!m && h->mo.state[MQ_OFF] == MQ_EOM) {
+		h->mo.state[MQ_OFF] = 0;
 		return 0; /* the end of the message just returned */
 	}
 	if (!m) {
 		m = dequeue(q);
 		if (!m)
 			return -EAGAIN;
-		h->state[MQ_MSG] = (uintptr_t)m;
-		h->state[MQ_OFF] = 0;
+		h->mo.state[MQ_MSG] = (uintptr_t)m;
+		h->mo.state[MQ_OFF] = 0;
 	}
-	k = m->len - h->state[MQ_OFF] < size ? m->len - h->state[MQ_OFF] : size;
-	memcpy(buf, m->data + h->state[MQ_OFF], k);
-	h->state[MQ_OFF] += k;
-	if (h->state[MQ_OFF] == m->len) {
-		h->state[MQ_MSG] = 0;
-		h->state[MQ_OFF] = MQ_EOM;
+	k = m->len - h->mo.state[MQ_OFF] < size ? m->len - h->mo.state[MQ_OFF] : size;
+	memcpy(buf, m->data + h->mo.state[MQ_OFF], k);
+	h->mo.state[MQ_OFF] += k;
+	if (h->mo.state[MQ_OFF] == m->len) {
+		h->mo.state[MQ_MSG] = 0;
+		h->mo.state[MQ_OFF] = MQ_EOM;
 		msg_free(fs, m);
 	}
 	return (ssize_t)k;
@@ -184,23 +184,23 @@ static void mq_serve(struct node *n, struct list_head *done)
 	while (moved) {
 		moved = false;
 		while (!list_empty(&q->writeq) && q->count < q->max_msgs) {
-			struct parked *p = list_first_entry(&q->writeq, struct parked, link);
+			struct parked *p = list_first_entry(&q->writeq, struct parked, w.link);
 
-			enqueue(q, (struct mq_msg *)(uintptr_t)p->arg);
-			p->arg = 0; /* the queue owns it now */
+			enqueue(q, (struct mq_msg *)(uintptr_t)p->w.arg);
+			p->w.arg = 0; /* the queue owns it now */
 			park_claim(p, 0, done);
 		}
 		while (!list_empty(&q->readq) && q->count > 0) {
-			struct parked *p = list_first_entry(&q->readq, struct parked, link);
-			char *buf = malloc(p->arg ? p->arg : 1);
+			struct parked *p = list_first_entry(&q->readq, struct parked, w.link);
+			char *buf = malloc(p->w.arg ? p->w.arg : 1);
 			ssize_t k;
 
 			if (!buf)
 				return; /* it stays parked; the next change retries */
-			k = take_bytes(q, n->fs, p->h, buf, p->arg);
-			p->kind = MQ_RECV_DATA;
-			p->arg = (uintptr_t)buf;
-			p->size = k > 0 ? (size_t)k : 0;
+			k = take_bytes(q, n->fs, p->h, buf, p->w.arg);
+			p->w.kind = MQ_RECV_DATA;
+			p->w.arg = (uintptr_t)buf;
+			p->w.size = k > 0 ? (size_t)k : 0;
 			park_claim(p, 0, done);
 			moved = true;
 		}
@@ -223,9 +223,9 @@ static int mq_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, 
 	(void)req;
 	(void)fi;
 	(void)create;
-	h->state[MQ_MSG] = 0;
-	h->state[MQ_OFF] = 0;
-	h->state[MQ_PRIO] = h->alias_prio;
+	h->mo.state[MQ_MSG] = 0;
+	h->mo.state[MQ_OFF] = 0;
+	h->mo.state[MQ_PRIO] = h->mo.prio;
 	return 0;
 }
 
@@ -234,8 +234,8 @@ static void mq_release(struct handle *h)
 	struct mq_msg *m;
 
 	ipc_mutex_lock(&h->node->lock);
-	m = (struct mq_msg *)(uintptr_t)h->state[MQ_MSG];
-	h->state[MQ_MSG] = 0;
+	m = (struct mq_msg *)(uintptr_t)h->mo.state[MQ_MSG];
+	h->mo.state[MQ_MSG] = 0;
 	ipc_mutex_unlock(&h->node->lock);
 	msg_free(h->node->fs, m); /* the unread rest of a message is dropped */
 }
@@ -258,7 +258,7 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		rc = -n->dead_err;
-	else if (h->state[MQ_MSG] || h->state[MQ_OFF] == MQ_EOM || list_empty(&q->readq))
+	else if (h->mo.state[MQ_MSG] || h->mo.state[MQ_OFF] == MQ_EOM || list_empty(&q->readq))
 		k = take_bytes(q, n->fs, h, buf, size);
 	if (rc == 0 && k == -EAGAIN && (flags & O_NONBLOCK))
 		rc = -EAGAIN;
@@ -310,9 +310,9 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 		return;
 	}
 	m->len = (uint32_t)size;
-	m->prio = (uint32_t)h->state[MQ_PRIO];
+	m->prio = (uint32_t)h->mo.state[MQ_PRIO];
 	memcpy(m->data, buf, size);
-	if (ns_charge(n->fs, msg_charge(m)) != 0) {
+	if (budget_charge(&n->fs->budget, msg_charge(m)) != 0) {
 		free(m);
 		fuse_reply_err(req, ENOSPC);
 		return;
@@ -348,7 +348,7 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	p->size = size;
+	p->w.size = size;
 	if (!park_arm(p))
 		return;
 	park_enqueue(p, &q->writeq);
@@ -359,17 +359,17 @@ static void mq_complete(struct parked *p)
 {
 	struct ipcfs *fs = p->node->fs;
 
-	switch (p->kind) {
+	switch (p->w.kind) {
 	case MQ_SEND:
 		if (p->rc)
 			fuse_reply_err(p->req, -p->rc);
 		else
-			fuse_reply_write(p->req, p->size);
-		msg_free(fs, (struct mq_msg *)(uintptr_t)p->arg); /* NULL once queued */
+			fuse_reply_write(p->req, p->w.size);
+		msg_free(fs, (struct mq_msg *)(uintptr_t)p->w.arg); /* NULL once queued */
 		break;
 	case MQ_RECV_DATA:
-		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->arg, p->size);
-		free((void *)(uintptr_t)p->arg);
+		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->w.arg, p->w.size);
+		free((void *)(uintptr_t)p->w.arg);
 		break;
 	default:
 		fuse_reply_err(p->req, -p->rc);
@@ -405,7 +405,7 @@ static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		revents = POLLIN | POLLOUT | POLLERR;
-	if (h->state[MQ_MSG] || h->state[MQ_OFF] == MQ_EOM ||
+	if (h->mo.state[MQ_MSG] || h->mo.state[MQ_OFF] == MQ_EOM ||
 	    (q->count > 0 && list_empty(&q->readq)))
 		revents |= POLLIN | POLLRDNORM;
 	if (q->count < q->max_msgs && list_empty(&q->writeq))
@@ -432,13 +432,13 @@ static void mq_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o
 			snap_field_add(o, key, q->per_prio[prio]);
 		}
 	/* units: the bytes a receive asks for, or a send's message */
-	list_for_each_entry(p, &q->readq, link)
-		snap_wait_add(snap, o, p->pid, "recv", (uint32_t)p->arg, p->since);
-	list_for_each_entry(p, &q->writeq, link)
+	list_for_each_entry(p, &q->readq, w.link)
+		snap_wait_add(snap, o, p->w.pid, "recv", (uint32_t)p->w.arg, p->w.since);
+	list_for_each_entry(p, &q->writeq, w.link)
 	{
-		const struct mq_msg *m = (const struct mq_msg *)(uintptr_t)p->arg;
+		const struct mq_msg *m = (const struct mq_msg *)(uintptr_t)p->w.arg;
 
-		snap_wait_add(snap, o, p->pid, "send", m->len, p->since);
+		snap_wait_add(snap, o, p->w.pid, "send", m->len, p->w.since);
 	}
 }
 

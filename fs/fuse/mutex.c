@@ -75,8 +75,8 @@ static void mutex_serve(struct node *n, struct list_head *done)
 
 	if (m->holder || list_empty(&m->waitq))
 		return;
-	p = list_first_entry(&m->waitq, struct parked, link);
-	mutex_take(n, p->h, p->pid);
+	p = list_first_entry(&m->waitq, struct parked, w.link);
+	mutex_take(n, p->h, p->w.pid);
 	park_claim(p, 0, done);
 }
 
@@ -140,7 +140,7 @@ static struct node *mutex_waited_by(struct ipcfs *fs, pid_t tid)
 		if (n->type != &mutex_type || !n->linked)
 			continue;
 		ipc_mutex_lock(&n->lock);
-		list_for_each_entry(p, &mutex_of(n)->waitq, link) if (p->pid == tid) found = n;
+		list_for_each_entry(p, &mutex_of(n)->waitq, w.link) if (p->w.pid == tid) found = n;
 		ipc_mutex_unlock(&n->lock);
 		if (found)
 			break;
@@ -194,7 +194,7 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	if (!park_arm(p))
 		return IPCFS_PARKED;
 	if (!m->holder && list_empty(&m->waitq)) {
-		mutex_take(n, h, h->pid);
+		mutex_take(n, h, h->mo.pid);
 		ipc_mutex_unlock(&n->lock);
 		park_answer(p, 0);
 		return IPCFS_PARKED;
@@ -212,7 +212,7 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 
 	ipc_mutex_lock(&n->lock);
 	if (!m->holder && list_empty(&m->waitq)) {
-		mutex_take(n, h, h->pid);
+		mutex_take(n, h, h->mo.pid);
 		ipc_mutex_unlock(&n->lock);
 		return 0;
 	}
@@ -220,15 +220,15 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 
 	if (create)
 		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
-	if (mutex_self_deadlock(n, h->pid))
+	if (mutex_self_deadlock(n, h->mo.pid))
 		return -EDEADLK;
-	if (h->flags & O_NONBLOCK)
+	if (h->mo.flags & O_NONBLOCK)
 		return -EAGAIN;
 	if (!n->fs->deadlock_check)
 		return mutex_park(req, h, fi);
 
 	ipc_mutex_lock(&n->fs->cycle_lock);
-	rc = mutex_closes_cycle(n, h->pid) ? -EDEADLK : mutex_park(req, h, fi);
+	rc = mutex_closes_cycle(n, h->mo.pid) ? -EDEADLK : mutex_park(req, h, fi);
 	ipc_mutex_unlock(&n->fs->cycle_lock);
 	return rc;
 }
@@ -330,7 +330,8 @@ static void mutex_inspect(struct node *n, struct snapshot *snap, struct snap_obj
 	o->available = m->holder == NULL;
 	if (m->holder)
 		snap_hold_add(snap, o, m->holder_pid, 1, m->since);
-	list_for_each_entry(p, &m->waitq, link) snap_wait_add(snap, o, p->pid, "lock", 1, p->since);
+	list_for_each_entry(p, &m->waitq, w.link)
+		snap_wait_add(snap, o, p->w.pid, "lock", 1, p->w.since);
 }
 
 static void mutex_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)

@@ -227,7 +227,7 @@ static void node_discard(struct node *n)
 	ipc_mutex_lock(&n->fs->ns_lock);
 	list_del(&n->all_link);
 	ipc_mutex_unlock(&n->fs->ns_lock);
-	__atomic_sub_fetch(&n->fs->mem_used, n->charge, __ATOMIC_RELAXED);
+	budget_uncharge(&n->fs->budget, n->charge);
 	__atomic_sub_fetch(&n->fs->nobjects, 1, __ATOMIC_RELAXED);
 	node_free(n);
 }
@@ -277,21 +277,11 @@ static int charge(struct ipcfs *fs, size_t bytes)
 {
 	if (!add_capped(&fs->nobjects, 1, fs->max_objects))
 		return -ENOSPC;
-	if (!add_capped(&fs->mem_used, bytes, fs->max_memory)) {
+	if (budget_charge(&fs->budget, bytes) != 0) {
 		__atomic_sub_fetch(&fs->nobjects, 1, __ATOMIC_RELAXED);
 		return -ENOSPC;
 	}
 	return 0;
-}
-
-int ns_charge(struct ipcfs *fs, size_t bytes)
-{
-	return add_capped(&fs->mem_used, bytes, fs->max_memory) ? 0 : -ENOSPC;
-}
-
-void ns_uncharge(struct ipcfs *fs, size_t bytes)
-{
-	__atomic_sub_fetch(&fs->mem_used, bytes, __ATOMIC_RELAXED);
 }
 
 /* Make n reachable as parent/name. ns_lock held; n holds its charge already. */
@@ -569,8 +559,8 @@ struct handle *handle_new(struct node *n, int flags, pid_t pid)
 	if (!h)
 		return NULL;
 	h->node = n;
-	h->flags = flags;
-	h->pid = pid;
+	h->mo.flags = flags;
+	h->mo.pid = pid;
 	ns_ref(n);
 	ipc_mutex_lock(&n->lock);
 	list_add_tail(&h->link, &n->handles);
@@ -994,7 +984,7 @@ void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->alias_prio = a->alias_prio;
+	h->mo.prio = a->alias_prio;
 	walk_opened(a, h);
 	rc = open_object(req, h, fi, false);
 	if (rc == IPCFS_PARKED)

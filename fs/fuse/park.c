@@ -41,17 +41,18 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 
 	if (!p)
 		return NULL;
-	list_init(&p->link);
+	list_init(&p->w.link);
+	p->w.op = &h->mo;
 	list_init(&p->dlink);
 	p->refs = 1;
 	p->req = req;
 	p->node = h->node;
 	p->h = h;
 	p->state = PARK_NEW;
-	p->pid = fuse_req_ctx(req)->pid;
-	p->kind = kind;
-	p->arg = arg;
-	clock_gettime(CLOCK_REALTIME, &p->since);
+	p->w.pid = fuse_req_ctx(req)->pid;
+	p->w.kind = kind;
+	p->w.arg = arg;
+	clock_gettime(CLOCK_REALTIME, &p->w.since);
 	ns_ref(p->node);
 	return p;
 }
@@ -75,13 +76,17 @@ static bool park_claim_interrupted(struct parked *p, struct list_head *done, str
 	case PARK_QUEUED:
 		break;
 	}
-	list_del(&p->link);
 	p->state = PARK_CLAIMED;
 	p->rc = -EINTR;
 	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
 	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
 	 * head kept from readers are readable once it leaves): pollers must look again. */
-	n->type->requeue(n, done);
+	if (n->type->cancel) {
+		n->type->cancel(n, &p->w, done);
+	} else {
+		list_del(&p->w.link);
+		n->type->requeue(n, done);
+	}
 	poll_collect(n, pw);
 	return true;
 }
@@ -96,7 +101,7 @@ static void park_interrupt_now(struct parked *p)
 
 	ipc_mutex_lock(&n->lock);
 	if (park_claim_interrupted(p, &done, &pw))
-		list_add_tail(&p->link, &done); /* answered like any claimed request */
+		list_add_tail(&p->w.link, &done); /* answered like any claimed request */
 	ipc_mutex_unlock(&n->lock);
 	park_finish(&done);
 	poll_notify(&pw);
@@ -111,7 +116,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 	struct parked *p = data;
 	struct node *n = p->node;
 	struct ipcfs *fs = n->fs;
-	bool ends = proc_signal_ends_wait(p->pid);
+	bool ends = proc_signal_ends_wait(p->w.pid);
 	LIST_HEAD_DECL(done);
 	LIST_HEAD_DECL(pw);
 
@@ -187,7 +192,7 @@ static void *park_watch(void *arg)
 
 		/* those whose callers must go on waiting: keep them, drop our reference */
 		for (size_t i = 0; i < n; i++)
-			if (!proc_signal_ends_wait(seen[i]->pid)) {
+			if (!proc_signal_ends_wait(seen[i]->w.pid)) {
 				park_put(seen[i]);
 				seen[i] = NULL;
 			}
@@ -264,31 +269,46 @@ bool park_arm(struct parked *p)
 void park_enqueue(struct parked *p, struct list_head *queue)
 {
 	p->state = PARK_QUEUED;
-	list_add_tail(&p->link, queue);
+	list_add_tail(&p->w.link, queue);
+}
+
+void park_queued(struct parked *p)
+{
+	p->state = PARK_QUEUED;
+}
+
+static void park_wake(struct waiter *w, int rc, void *done)
+{
+	park_claim(container_of(w, struct parked, w), rc, done);
+}
+
+struct model_waker park_waker(struct list_head *done)
+{
+	return (struct model_waker){ .fn = park_wake, .ctx = done };
 }
 
 void park_claim(struct parked *p, int rc, struct list_head *done)
 {
 	undefer(p);
-	list_del(&p->link);
+	list_del(&p->w.link);
 	p->state = PARK_CLAIMED;
 	p->rc = rc;
-	list_add_tail(&p->link, done);
+	list_add_tail(&p->w.link, done);
 }
 
 void park_kill_queue(struct list_head *queue, int rc, struct list_head *done)
 {
 	while (!list_empty(queue))
-		park_claim(list_first_entry(queue, struct parked, link), rc, done);
+		park_claim(list_first_entry(queue, struct parked, w.link), rc, done);
 }
 
 void park_finish(struct list_head *done)
 {
 	struct parked *p, *tmp;
 
-	list_for_each_entry_safe(p, tmp, done, link)
+	list_for_each_entry_safe(p, tmp, done, w.link)
 	{
-		list_del(&p->link);
+		list_del(&p->w.link);
 		/* waits for an interrupt callback still running on p, and stops later ones */
 		fuse_req_interrupt_func(p->req, NULL, NULL);
 		p->node->type->complete(p);

@@ -14,9 +14,9 @@
  *
  *   QUEUED ──► claimed under n->lock by exactly one of:
  *                 a waker (serve: the wait is satisfied, its effect applied),
- *                 the interrupt callback (EINTR, no effect; then requeue lets those
- *                   behind it proceed, and pollers are woken: readiness may depend on
- *                   the queue, as a semaphore's does),
+ *                 the interrupt callback (EINTR, no effect; the type's cancel takes it
+ *                   out and lets those behind it proceed, and pollers are woken:
+ *                   readiness may depend on the queue, as a semaphore's does),
  *                 kill (rm: EIDRM; unmount: EIO)
  *          ──► CLAIMED: the claimer answers after dropping n->lock (park_finish), and
  *              frees the request. Nobody else touches it.
@@ -58,7 +58,9 @@ enum park_state {
 #define PARK_WATCH_MS 10
 
 struct parked {
-	struct list_head link;	  /* in a wait queue, then in a claimer's done list; n->lock */
+	/* what the model sees of it: its queue link, caller, kind, argument (model.h). The link
+	 * is in an object's wait queue while QUEUED, then in a claimer's done list; n->lock */
+	struct waiter w;
 	struct list_head dlink;	  /* in fs->deferred; protected by fs->defer_lock */
 	bool deferred;		  /* in fs->deferred; written under fs->defer_lock, atomically */
 	uint32_t refs;		  /* atomic: its claimer's, and the watcher's while it holds it */
@@ -68,11 +70,6 @@ struct parked {
 	enum park_state state;	  /* protected by node->lock */
 	bool interrupted;	  /* the interrupt came while PARK_NEW; protected by node->lock */
 	int rc;			  /* what to answer: 0 success or -errno; set by the claimer */
-	pid_t pid;		  /* the caller (for inspection and deadlock checks); immutable */
-	struct timespec since;	  /* CLOCK_REALTIME when it parked; immutable */
-	int kind;		  /* what it waits for, in the type's own terms; immutable */
-	uint64_t arg;		  /* the type's argument (units, bytes...); immutable */
-	size_t size;		  /* bytes to report or to read; set by the type */
 	struct fuse_file_info fi; /* opens: what to answer with */
 };
 
@@ -91,8 +88,15 @@ bool park_arm(struct parked *p);
 /* park_enqueue - append p to queue (FIFO). n->lock held. */
 void park_enqueue(struct parked *p, struct list_head *queue);
 
-/* park_claim - take p out of its queue to be answered with rc; append it to done. The caller
- * has applied p's effect (if rc == 0). n->lock held. */
+/* park_queued - the model queued p->w (it answered MODEL_WOULD_BLOCK). n->lock held. */
+void park_queued(struct parked *p);
+
+/* park_waker - the waker (model.h) to give the model: each waiter it hands back is a parked
+ * request, claimed with its rc into done, to be answered by park_finish(done). */
+struct model_waker park_waker(struct list_head *done);
+
+/* park_claim - take p out of its queue (if it still is in one) to be answered with rc; append
+ * it to done. The caller has applied p's effect (if rc == 0). n->lock held. */
 void park_claim(struct parked *p, int rc, struct list_head *done);
 
 /* park_finish - answer and free every request of done, through its type's complete().

@@ -1,29 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sem.c - semaphore objects: sem/NAME.
+ * sem.c - semaphore objects: sem/NAME, the FUSE face of model/sem.h.
  *
  * Implementation notes:
- * - read() is P(1); write() of text (semtext.h) is V(N), P(N) or wait-for-zero. A P that
- *   cannot proceed parks its request (park.h); a V serves the parked P's in arrival order,
- *   stopping at the first that still cannot proceed, so a P(5) at the head is not overtaken
- *   by a later P(1) (no starvation). Wait-for-zero requests are released together whenever
- *   the count reaches 0, independently of the P queue (as with System V semop).
+ * - read() is P(1); write() of text (semtext.h) is V(N), P(N) or wait-for-zero. A wait that
+ *   cannot proceed parks its request (park.h) as the model's waiter; whichever later
+ *   operation serves it claims it through the waker (park_waker) and answers it after
+ *   dropping the lock.
  * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
- * - For inspection and deadlock detection, the units each caller took with P and has not
- *   given back with V are counted per thread id (what FUSE tells; a process for shell tools):
- *   a V gives back the caller's own units first and the rest adds to the count only. Entries
- *   of threads that have exited are dropped when the table is full, so it stays as small as
- *   the number of live holders, and inspection leaves them out. This bookkeeping never
- *   changes what P and V do.
  *
- * Locking: node->lock protects struct sem_obj and the parked requests in its queues.
+ * Locking: node->lock protects the struct msem and the parked requests in its queues.
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "model/sem.h"
 #include "model/semtext.h"
-
-#include "inspect/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,139 +23,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Units a thread took with P and has not given back. */
-struct sem_holder {
-	pid_t tid;
-	uint32_t units;
-	struct timespec since; /* CLOCK_REALTIME of its first unit */
-};
-
-struct sem_obj {
-	uint32_t count;		    /* 0..INT32_MAX */
-	bool paused;		    /* user.paused: grant no P, even one that fits */
-	uint32_t nholders;	    /* entries used in holders */
-	uint32_t holders_cap;	    /* entries allocated */
-	struct sem_holder *holders; /* who holds units, in the order they took them */
-	struct list_head pq;	    /* parked P(n), FIFO; struct parked, arg = n */
-	struct list_head zq;	    /* parked waits for zero */
-};
-
-enum sem_kind {
-	SEM_READ_P,  /* read(): P(1), answered with 0 bytes */
-	SEM_WRITE_P, /* write("-N"): P(N), answered with the bytes written */
-	SEM_WRITE_Z, /* write("0"): wait for zero, answered with the bytes written */
-};
-
-static struct sem_obj *sem_of(struct node *n)
+static struct msem *sem_of(struct node *n)
 {
 	return n->obj;
 }
 
 static int sem_init_obj(struct node *n)
 {
-	struct sem_obj *s = sem_of(n);
-
-	list_init(&s->pq);
-	list_init(&s->zq);
+	msem_init(sem_of(n));
 	return 0;
 }
 
 static void sem_destroy(struct node *n)
 {
-	free(sem_of(n)->holders);
-}
-
-/* Drop the entries of threads that have exited. node->lock held. */
-static void holders_prune(struct sem_obj *s)
-{
-	uint32_t w = 0;
-
-	for (uint32_t i = 0; i < s->nholders; i++)
-		if (proc_alive(s->holders[i].tid))
-			s->holders[w++] = s->holders[i];
-	s->nholders = w;
-}
-
-/* tid took units with P. node->lock held. Out of memory, the units go unrecorded: only the
- * inspection is poorer. */
-static void holders_take(struct sem_obj *s, pid_t tid, uint32_t units)
-{
-	struct sem_holder *h;
-
-	for (uint32_t i = 0; i < s->nholders; i++)
-		if (s->holders[i].tid == tid) {
-			h = &s->holders[i];
-			h->units = units > UINT32_MAX - h->units ? UINT32_MAX : h->units + units;
-			return;
-		}
-	if (s->nholders == s->holders_cap)
-		holders_prune(s);
-	if (s->nholders == s->holders_cap) {
-		uint32_t cap = s->holders_cap ? s->holders_cap * 2 : 4;
-
-		h = realloc(s->holders, cap * sizeof(*h));
-		if (!h)
-			return;
-		s->holders = h;
-		s->holders_cap = cap;
-	}
-	h = &s->holders[s->nholders++];
-	h->tid = tid;
-	h->units = units;
-	clock_gettime(CLOCK_REALTIME, &h->since);
-}
-
-/* tid gave units back with V: fewer of its own held. node->lock held. */
-static void holders_give(struct sem_obj *s, pid_t tid, uint32_t units)
-{
-	for (uint32_t i = 0; i < s->nholders; i++) {
-		struct sem_holder *h = &s->holders[i];
-
-		if (h->tid != tid)
-			continue;
-		if (h->units > units) {
-			h->units -= units;
-		} else {
-			memmove(h, h + 1, (s->nholders - i - 1) * sizeof(*h));
-			s->nholders--;
-		}
-		return;
-	}
-}
-
-/* Answer every parked request that can proceed now, in order. node->lock held. */
-static void sem_serve(struct node *n, struct list_head *done)
-{
-	struct sem_obj *s = sem_of(n);
-
-	while (!list_empty(&s->pq) && !s->paused) {
-		struct parked *p = list_first_entry(&s->pq, struct parked, link);
-
-		if (s->count < p->arg)
-			break;
-		s->count -= (uint32_t)p->arg;
-		if (p->kind != SEM_WRITE_Z)
-			holders_take(s, p->pid, (uint32_t)p->arg);
-		park_claim(p, 0, done);
-	}
-	if (s->count == 0)
-		park_kill_queue(&s->zq, 0, done);
-}
-
-/* Try tid's wait now: true if it was satisfied (and its effect applied). node->lock held. */
-static bool sem_try(struct node *n, pid_t tid, enum sem_kind kind, uint32_t units,
-		    struct list_head *done)
-{
-	struct sem_obj *s = sem_of(n);
-
-	if (kind == SEM_WRITE_Z)
-		return s->count == 0;
-	if (!list_empty(&s->pq) || s->count < units || s->paused)
-		return false;
-	s->count -= units;
-	holders_take(s, tid, units);
-	sem_serve(n, done); /* the count may have reached zero */
-	return true;
+	msem_fini(sem_of(n));
 }
 
 /* After a change of state: answer who can proceed, then wake pollers. Drops node->lock. */
@@ -181,8 +54,9 @@ static void sem_unlock_and_notify(struct node *n, struct list_head *done)
  * on error. */
 static int sem_post(struct node *n, pid_t tid, uint32_t units)
 {
-	struct sem_obj *s = sem_of(n);
 	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
+	int rc;
 
 	ipc_mutex_lock(&n->lock);
 	if (n->dead) {
@@ -191,16 +65,25 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 		ipc_mutex_unlock(&n->lock);
 		return -err;
 	}
-	if (s->count > (uint32_t)INT32_MAX - units) {
+	rc = msem_post(sem_of(n), tid, units, &wk);
+	if (rc < 0) {
 		ipc_mutex_unlock(&n->lock);
-		return -EOVERFLOW;
+		return rc;
 	}
-	s->count += units;
-	holders_give(s, tid, units);
 	ns_touch(n, true);
-	sem_serve(n, &done);
 	sem_unlock_and_notify(n, &done);
 	return 0;
+}
+
+/* Answer a wait that ended now: rc < 0 an error, else its success. */
+static void sem_reply(fuse_req_t req, enum sem_kind kind, size_t size, int rc)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (kind == SEM_READ_P)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_write(req, size);
 }
 
 /* A wait (P or wait-for-zero) for req: answered now, or parked until it can be. */
@@ -208,45 +91,42 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 		     size_t size, int flags)
 {
 	struct node *n = h->node;
-	pid_t tid = fuse_req_ctx(req)->pid;
+	struct waiter probe = {
+		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind, .arg = units
+	};
 	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
 	struct parked *p;
-	int rc = 0;
+	int rc;
 
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		rc = -n->dead_err;
-	else if (sem_try(n, tid, kind, units, &done))
-		rc = 1;
-	else if (flags & O_NONBLOCK)
+	else if ((rc = msem_wait(sem_of(n), &probe, false, &wk)) == MODEL_WOULD_BLOCK &&
+		 (flags & O_NONBLOCK))
 		rc = -EAGAIN;
-	if (rc) {
+	if (rc != MODEL_WOULD_BLOCK) {
 		sem_unlock_and_notify(n, &done);
-		if (rc < 0)
-			fuse_reply_err(req, -rc);
-		else if (kind == SEM_READ_P)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_write(req, size);
+		sem_reply(req, kind, size, rc);
 		return;
 	}
 	ipc_mutex_unlock(&n->lock);
 
-	/* It must wait: allocate outside the lock, then check again under it. */
+	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
 	p = park_new(req, h, kind, units);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	p->size = size;
+	p->w.size = size;
 	if (!park_arm(p))
 		return;
-	if (sem_try(n, tid, kind, units, &done)) {
+	if (msem_wait(sem_of(n), &p->w, true, &wk) == MODEL_DONE) {
 		sem_unlock_and_notify(n, &done);
 		park_answer(p, 0);
 		return;
 	}
-	park_enqueue(p, kind == SEM_WRITE_Z ? &sem_of(n)->zq : &sem_of(n)->pq);
+	park_queued(p);
 	ipc_mutex_unlock(&n->lock);
 }
 
@@ -256,30 +136,31 @@ static void sem_complete(struct parked *p)
 
 	if (p->rc)
 		rc = fuse_reply_err(p->req, -p->rc);
-	else if (p->kind == SEM_READ_P)
+	else if (p->w.kind == SEM_READ_P)
 		rc = fuse_reply_buf(p->req, NULL, 0);
 	else
-		rc = fuse_reply_write(p->req, p->size);
+		rc = fuse_reply_write(p->req, p->w.size);
 	/* The caller never learns of a P it cannot receive: give the units back. */
-	if (rc < 0 && p->rc == 0 && p->kind != SEM_WRITE_Z)
-		sem_post(p->node, p->pid, (uint32_t)p->arg);
+	if (rc < 0 && p->rc == 0 && p->w.kind != SEM_WRITE_Z)
+		sem_post(p->node, p->w.pid, (uint32_t)p->w.arg);
 }
 
-static void sem_requeue(struct node *n, struct list_head *done)
+static void sem_cancel(struct node *n, struct waiter *w, struct list_head *done)
 {
-	sem_serve(n, done);
+	struct model_waker wk = park_waker(done);
+
+	msem_cancel(sem_of(n), w, &wk);
 }
 
 static void sem_kill(struct node *n, int err)
 {
-	struct sem_obj *s = sem_of(n);
 	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
 
 	ipc_mutex_lock(&n->lock);
 	n->dead = true;
 	n->dead_err = err;
-	park_kill_queue(&s->pq, -err, &done);
-	park_kill_queue(&s->zq, -err, &done);
+	msem_kill(sem_of(n), err, &wk);
 	sem_unlock_and_notify(n, &done);
 }
 
@@ -329,13 +210,12 @@ static void sem_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *p
 {
 	struct pollwait *pw = poll_prepare(ph);
 	struct node *n = h->node;
-	struct sem_obj *s = sem_of(n);
 	unsigned revents = POLLOUT | POLLWRNORM;
 
 	ipc_mutex_lock(&n->lock);
 	if (n->dead)
 		revents |= POLLIN | POLLRDNORM | POLLERR;
-	else if (s->count > 0 && list_empty(&s->pq) && !s->paused)
+	else if (msem_readable(sem_of(n)))
 		revents |= POLLIN | POLLRDNORM;
 	poll_arm(h, pw);
 	ipc_mutex_unlock(&n->lock);
@@ -353,40 +233,27 @@ static int sem_getxattr(struct node *n, const char *name, uint64_t *value)
 	return 0;
 }
 
-/* Pausing holds every P back (a V still adds), to set up and look at a state in which
- * requests wait that could be granted, as in textbook snapshots; resuming serves them. */
 static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 {
 	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
+	int rc;
 
 	(void)name;
-	if (value > 1)
-		return -EINVAL;
 	ipc_mutex_lock(&n->lock);
-	sem_of(n)->paused = value;
+	rc = msem_set_paused(sem_of(n), value, &wk);
+	if (rc < 0) {
+		ipc_mutex_unlock(&n->lock);
+		return rc;
+	}
 	ns_touch(n, false);
-	sem_serve(n, &done);
 	sem_unlock_and_notify(n, &done);
 	return 0;
 }
 
 static void sem_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
 {
-	struct sem_obj *s = sem_of(n);
-	struct parked *p;
-
-	snap_field_add(o, "value", s->count);
-	if (s->paused)
-		snap_field_add(o, "paused", 1);
-	o->resource = true;
-	o->available = s->count;
-	/* exited holders are left out later, off the locks (status.c): /proc costs system calls */
-	for (uint32_t i = 0; i < s->nholders; i++)
-		snap_hold_add(snap, o, s->holders[i].tid, s->holders[i].units, s->holders[i].since);
-	list_for_each_entry(p, &s->pq, link)
-		snap_wait_add(snap, o, p->pid, "P", (uint32_t)p->arg, p->since);
-	/* a wait for zero asks for no units: not a request of the deadlock matrices */
-	list_for_each_entry(p, &s->zq, link) snap_wait_add(snap, o, p->pid, "zero", 0, p->since);
+	msem_inspect(sem_of(n), snap, o);
 }
 
 static void sem_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
@@ -397,7 +264,7 @@ static void sem_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 
 const struct objtype sem_type = {
 	.name = "sem",
-	.obj_size = sizeof(struct sem_obj),
+	.obj_size = sizeof(struct msem),
 	.init = sem_init_obj,
 	.destroy = sem_destroy,
 	.kill = sem_kill,
@@ -406,7 +273,7 @@ const struct objtype sem_type = {
 	.write = sem_write,
 	.poll = sem_poll,
 	.stat_size = sem_stat_size,
-	.requeue = sem_requeue,
+	.cancel = sem_cancel,
 	.complete = sem_complete,
 	.xattrs = sem_xattrs,
 	.getxattr = sem_getxattr,

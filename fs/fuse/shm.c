@@ -58,7 +58,7 @@ static void free_pages_from(struct node *n, size_t first)
 		}
 	}
 	s->npages -= freed;
-	ns_uncharge(n->fs, freed * SHM_PAGE);
+	budget_uncharge(&n->fs->budget, freed * SHM_PAGE);
 }
 
 static void shm_destroy(struct node *n)
@@ -67,7 +67,7 @@ static void shm_destroy(struct node *n)
 
 	free_pages_from(n, 0);
 	free(s->pages);
-	ns_uncharge(n->fs, s->nslots * sizeof(*s->pages));
+	budget_uncharge(&n->fs->budget, s->nslots * sizeof(*s->pages));
 }
 
 /*
@@ -80,7 +80,7 @@ static void shm_destroy(struct node *n)
 static int grow_table(struct node *n, size_t last)
 {
 	struct shm_obj *s = shm_of(n);
-	uint64_t max_slots = (n->fs->shm_max_size + SHM_PAGE - 1) / SHM_PAGE;
+	uint64_t max_slots = (n->fs->params.shm_max_size + SHM_PAGE - 1) / SHM_PAGE;
 	size_t want = s->nslots ? s->nslots : SHM_MIN_SLOTS;
 	size_t more;
 	unsigned char **t;
@@ -92,11 +92,11 @@ static int grow_table(struct node *n, size_t last)
 	if (want > max_slots)
 		want = (size_t)max_slots; /* all a segment may use; last < max_slots (checked) */
 	more = (want - s->nslots) * sizeof(*t);
-	if (ns_charge(n->fs, more) != 0)
+	if (budget_charge(&n->fs->budget, more) != 0)
 		return -ENOSPC;
 	t = realloc(s->pages, want * sizeof(*t));
 	if (!t) {
-		ns_uncharge(n->fs, more);
+		budget_uncharge(&n->fs->budget, more);
 		return -ENOMEM;
 	}
 	memset(t + s->nslots, 0, more);
@@ -116,7 +116,7 @@ static void shrink_table(struct node *n, size_t keep)
 
 	if (keep == 0) {
 		free(s->pages);
-		ns_uncharge(n->fs, s->nslots * sizeof(*s->pages));
+		budget_uncharge(&n->fs->budget, s->nslots * sizeof(*s->pages));
 		s->pages = NULL;
 		s->nslots = 0;
 		return;
@@ -128,7 +128,7 @@ static void shrink_table(struct node *n, size_t keep)
 	t = realloc(s->pages, want * sizeof(*t));
 	if (!t)
 		return;
-	ns_uncharge(n->fs, (s->nslots - want) * sizeof(*t));
+	budget_uncharge(&n->fs->budget, (s->nslots - want) * sizeof(*t));
 	s->pages = t;
 	s->nslots = want;
 }
@@ -140,7 +140,7 @@ static int shm_resize(struct node *n, uint64_t size)
 {
 	struct shm_obj *s = shm_of(n);
 
-	if (size > n->fs->shm_max_size)
+	if (size > n->fs->params.shm_max_size)
 		return -ENOSPC;
 	if (size < s->size) {
 		size_t keep = (size_t)((size + SHM_PAGE - 1) / SHM_PAGE);
@@ -232,20 +232,20 @@ static void shm_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 	first = (size_t)((uint64_t)off / SHM_PAGE);
 	last = (size_t)((end - 1) / SHM_PAGE);
 	ipc_mutex_lock(&n->lock);
-	if (end > n->fs->shm_max_size) {
+	if (end > n->fs->params.shm_max_size) {
 		rc = -ENOSPC;
 		goto unlock;
 	}
 	/* charge every missing page (and the table) first, so that a failure changes nothing */
 	for (size_t i = first; i <= last; i++)
 		need += i >= s->nslots || !s->pages[i];
-	if (need && ns_charge(n->fs, need * SHM_PAGE) != 0) {
+	if (need && budget_charge(&n->fs->budget, need * SHM_PAGE) != 0) {
 		rc = -ENOSPC;
 		goto unlock;
 	}
 	rc = grow_table(n, last);
 	if (rc) {
-		ns_uncharge(n->fs, need * SHM_PAGE);
+		budget_uncharge(&n->fs->budget, need * SHM_PAGE);
 		goto unlock;
 	}
 	for (size_t i = first; i <= last; i++) {
@@ -254,7 +254,7 @@ static void shm_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 		s->pages[i] = calloc(1, SHM_PAGE);
 		if (!s->pages[i]) {
 			/* the pages allocated so far stay, as holes would read: zeros */
-			ns_uncharge(n->fs, (need - got) * SHM_PAGE);
+			budget_uncharge(&n->fs->budget, (need - got) * SHM_PAGE);
 			rc = -ENOMEM;
 			goto unlock;
 		}

@@ -170,9 +170,9 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	}
 	clock_gettime(CLOCK_REALTIME, &s->time);
 	s->objects = __atomic_load_n(&fs->nobjects, __ATOMIC_RELAXED);
-	s->memory = __atomic_load_n(&fs->mem_used, __ATOMIC_RELAXED);
+	s->memory = __atomic_load_n(&fs->budget.used, __ATOMIC_RELAXED);
 	s->max_objects = fs->max_objects;
-	s->max_memory = fs->max_memory;
+	s->max_memory = fs->budget.max;
 	for (size_t i = 0; i < nshown; i++)
 		ipc_mutex_unlock(&nodes[i]->lock);
 	ipc_mutex_unlock(&fs->ns_lock);
@@ -255,7 +255,7 @@ static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *
 
 	if (create)
 		return -EPERM; /* cannot happen: nothing is created in the view */
-	if ((h->flags & O_ACCMODE) != O_RDONLY)
+	if ((h->mo.flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES; /* the view is read-only, for root too */
 	reader_of(req, &r);
 	d = malloc(sizeof(*d));
@@ -269,20 +269,20 @@ static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *
 	d->refs = 1;
 	d->len = len;
 	d->text = buf;
-	h->state[0] = (uintptr_t)d;
+	h->mo.state[0] = (uintptr_t)d;
 	fi->nonseekable = 0; /* a document: reread from anywhere */
 	return 0;
 }
 
 static void status_release(struct handle *h)
 {
-	doc_put((struct doc *)(uintptr_t)h->state[0]);
-	h->state[0] = 0;
+	doc_put((struct doc *)(uintptr_t)h->mo.state[0]);
+	h->mo.state[0] = 0;
 }
 
 static void status_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
 {
-	struct doc *d = (struct doc *)(uintptr_t)h->state[0];
+	struct doc *d = (struct doc *)(uintptr_t)h->mo.state[0];
 
 	(void)flags;
 	if (off < 0 || (uint64_t)off >= d->len)

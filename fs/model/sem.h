@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sem.h - the semaphore's state machine: a count, P(n), V(n), wait-for-zero, and pause.
+ *
+ * Every function is called with the object's lock held (store.h) and never blocks; those
+ * that take a waker hand it the waiters they serve (model.h).
+ */
+#ifndef IPCFS_MODEL_SEM_H
+#define IPCFS_MODEL_SEM_H
+
+#include "model.h"
+
+struct snapshot;
+struct snap_obj;
+
+/* Units a thread took with P and has not given back. */
+struct msem_holder {
+	pid_t tid;
+	uint32_t units;
+	struct timespec since; /* CLOCK_REALTIME of its first unit */
+};
+
+struct msem {
+	uint32_t count;		     /* 0..INT32_MAX */
+	bool paused;		     /* user.paused: grant no P, even one that fits */
+	uint32_t nholders;	     /* entries used in holders */
+	uint32_t holders_cap;	     /* entries allocated */
+	struct msem_holder *holders; /* who holds units, in the order they took them */
+	struct list_head pq;	     /* waiting P(n), FIFO; struct waiter, arg = n */
+	struct list_head zq;	     /* waiting waits for zero */
+};
+
+/* What a waiter waits for (waiter.kind); arg is the units of a P. */
+enum sem_kind {
+	SEM_READ_P,  /* read(): P(1) */
+	SEM_WRITE_P, /* write("-N"): P(N) */
+	SEM_WRITE_Z, /* write("0"): wait for zero */
+};
+
+/* msem_init - a semaphore with count 0. msem_fini - free it; nobody waits. */
+void msem_init(struct msem *s);
+void msem_fini(struct msem *s);
+
+/* msem_post - V(units) by tid: MODEL_DONE, or -EOVERFLOW past INT32_MAX (nothing changed).
+ * Serves the waiters that can proceed now, in order. */
+int msem_post(struct msem *s, pid_t tid, uint32_t units, struct model_waker *wk);
+
+/*
+ * msem_wait - w (kind, arg, pid set) asks now. MODEL_DONE: the units are taken (or the count
+ * is zero for a wait-for-zero), and w is not queued. MODEL_WOULD_BLOCK: it cannot proceed;
+ * with queue true w is now last in its queue, else nothing changed. A P never overtakes one
+ * that waits (FIFO, no starvation); a waiter served later gets rc 0 with its units taken.
+ */
+int msem_wait(struct msem *s, struct waiter *w, bool queue, struct model_waker *wk);
+
+/* msem_cancel - w leaves its queue without effect (interrupted); those behind it may proceed
+ * now. Readiness may change even if nobody does: the caller wakes pollers. */
+void msem_cancel(struct msem *s, struct waiter *w, struct model_waker *wk);
+
+/* msem_kill - the semaphore is going away: every waiter gets err. */
+void msem_kill(struct msem *s, int err, struct model_waker *wk);
+
+/* msem_readable - would a read (P(1)) proceed now? */
+bool msem_readable(const struct msem *s);
+
+/* msem_set_paused - user.paused: 0 or 1, else -EINVAL (nothing changed). Resuming serves. */
+int msem_set_paused(struct msem *s, uint64_t value, struct model_waker *wk);
+
+/* msem_inspect - the count, holders and waiters (in service order) into o. */
+void msem_inspect(const struct msem *s, struct snapshot *snap, struct snap_obj *o);
+
+#endif /* IPCFS_MODEL_SEM_H */
