@@ -305,25 +305,29 @@ test_mq_timeout_on_a_blocked_read_takes_nothing() {
 test_mq_timed_out_reads_take_nothing_hammer() {
 	touch mq/h
 	local s1 s2 r pids=() i ms
-	(for i in $(seq 1 150); do
-		echo "m$i" >mq/h
-		sleep 0.0$((RANDOM % 5))
-	done) &
-	s1=$!
-	(for i in $(seq 151 300); do
-		echo "m$i" >mq/h@$((i % 3))
-		sleep 0.0$((RANDOM % 5))
-	done) &
-	s2=$!
 	# A reader's timeout is twice its start-up time, measured here (a few ms, far more
 	# under ASan on a loaded machine), plus 20 to 60 ms in which it often waits: a fixed
-	# timeout shorter than the start-up kills every reader before its first read.
-	local t0 start_ms
+	# timeout shorter than the start-up kills every reader before its first read. The
+	# producers pause up to 4 such units between messages, so that the readers, if slow,
+	# still drain the queue and wait: with a backlog every read finds a message at once and
+	# none is interrupted (CI under ASan saw 0 of 300).
+	local t0 start_ms unit
 	t0=$(now_ms)
 	for i in 1 2 3 4 5; do
 		ASAN_OPTIONS=$NO_LEAK_CHECK "$IO" -H TERM mq/h open >/dev/null
 	done
 	start_ms=$((($(now_ms) - t0) / 5))
+	unit=$((start_ms * 2 > 10 ? start_ms * 2 : 10))
+	(for i in $(seq 1 150); do
+		echo "m$i" >mq/h
+		sleep_ms $((RANDOM % 5 * unit))
+	done) &
+	s1=$!
+	(for i in $(seq 151 300); do
+		echo "m$i" >mq/h@$((i % 3))
+		sleep_ms $((RANDOM % 5 * unit))
+	done) &
+	s2=$!
 	for r in 1 2 3; do
 		(while ! exited "$s1" || ! exited "$s2"; do
 			# The first read takes part of a message (they have 3 to 5 bytes), the

@@ -98,6 +98,8 @@ NO_LEAK_CHECK=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 size() { stat -c %s "$1"; }
 size_is() { [ "$(size "$2")" = "$1" ]; } # N FILE
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+# sleep_ms MS - sleep MS milliseconds (0: not at all)
+sleep_ms() { [ "$1" -gt 0 ] && sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"; return 0; }
 # PID sleeps in a FUSE request (queued for the daemon or parked in it).
 blocked() { [ "$(cat "/proc/$1/wchan" 2>/dev/null)" = request_wait_answer ]; }
 exited() { ! kill -0 "$1" 2>/dev/null; }
