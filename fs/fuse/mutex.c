@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mutex.c - mutex objects: mutex/NAME.
+ * mutex.c - mutex objects: mutex/NAME, the FUSE face of model/mutex.h.
  *
  * Implementation notes:
- * - Opening acquires: an open of a held mutex parks until every earlier waiter has had it
- *   (FIFO hand-off: the releaser gives the mutex straight to the head of the queue, so no late
- *   opener can barge in). The mutex belongs to that open file description until its last
- *   close (RELEASE), which the kernel also sends when the holder dies: no stale locks.
+ * - Opening acquires: an open of a held mutex parks (park.h) as the model's waiter until every
+ *   earlier waiter has had it (FIFO hand-off: the releaser gives the mutex straight to the head
+ *   of the queue, so no late opener can barge in). The mutex belongs to that open file
+ *   description (its handle's struct model_open) until its last close (RELEASE), which the
+ *   kernel also sends when the holder dies: no stale locks. Whichever release or cancel hands
+ *   the mutex on claims the parked open through the waker (park_waker) and answers it with
+ *   fuse_reply_open after dropping the lock; an opener gone by then passes it on at once.
  * - EDEADLK: every open file description of a mutex is (or was) its holder, and at most one
  *   exists at a time. So a process that already has a descriptor on the mutex file holds the
  *   mutex through it, and its open would wait for itself: that open fails with EDEADLK. This
@@ -14,18 +17,25 @@
  *   locked). Comparing pids instead would be wrong both ways: the kernel sends RELEASE
  *   asynchronously after close(), so `exec 9<&-; exec 9<m` can find the mutex still held by
  *   the same pid with nothing left open; the descriptor table (/proc/PID/fd) is the truth.
+ *   That scan is the face's: the model knows opens, not processes' descriptor tables.
  * - With -o deadlock_check=1, an open that would wait for a holder that waits (through a
  *   chain of mutex waits) for the opener fails with EDEADLK instead: the cycle of waits is
- *   never closed. The check and the parking happen under fs->cycle_lock, so two opens cannot
- *   close a cycle together; releases need no such lock (they only break chains).
- * - Reads return end of file; writes are refused with EPERM: a mutex carries no data.
+ *   never closed. The chain crosses objects, so the walk over fs->all_nodes is the face's;
+ *   at each step it asks one mutex's model who holds it, or whether a thread waits there. The
+ *   check and the parking happen under fs->cycle_lock, so two opens cannot close a cycle
+ *   together; releases need no such lock (they only break chains).
+ * - Taking and releasing move mtime (the model sets the waker's changed): st_size shows
+ *   whether the mutex is held.
+ * - Reads return end of file; writes are refused with EPERM: a mutex carries no data, and poll
+ *   always answers ready.
  *
- * Locking: node->lock protects struct mutex_obj and its queue. Order: fs->cycle_lock, then
- * fs->ns_lock, then node->lock.
+ * Locking: node->lock protects the struct mmutex and the parked opens in its queue. Order:
+ * fs->cycle_lock, then fs->ns_lock, then node->lock; the cycle walk takes one node->lock at a
+ * time.
  */
 #include "ipcfs.h"
 #include "park.h"
-#include "inspect/snapshot.h"
+#include "model/mutex.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -38,46 +48,23 @@
 #include <string.h>
 #include <unistd.h>
 
-struct mutex_obj {
-	struct handle *holder;	/* the open file description holding it, or NULL */
-	pid_t holder_pid;	/* who opened it (thread id, as FUSE reports it) */
-	struct timespec since;	/* CLOCK_REALTIME when it was acquired */
-	struct list_head waitq; /* parked opens, FIFO; struct parked with h = their handle */
-};
-
-static struct mutex_obj *mutex_of(struct node *n)
+static struct mmutex *mutex_of(struct node *n)
 {
 	return n->obj;
 }
 
 static int mutex_init_obj(struct node *n)
 {
-	list_init(&mutex_of(n)->waitq);
+	mmutex_init(mutex_of(n));
 	return 0;
 }
 
-/* Make h the holder. node->lock held. */
-static void mutex_take(struct node *n, struct handle *h, pid_t pid)
+/* After the model ran with wk: the mutex was taken or released, so st_size changed (mtime).
+ * node->lock held. */
+static void mutex_touch(struct node *n, const struct model_waker *wk)
 {
-	struct mutex_obj *m = mutex_of(n);
-
-	m->holder = h;
-	m->holder_pid = pid;
-	clock_gettime(CLOCK_REALTIME, &m->since);
-	ns_touch(n, true);
-}
-
-/* The mutex is free: hand it to the head of the queue. node->lock held. */
-static void mutex_serve(struct node *n, struct list_head *done)
-{
-	struct mutex_obj *m = mutex_of(n);
-	struct parked *p;
-
-	if (m->holder || list_empty(&m->waitq))
-		return;
-	p = list_first_entry(&m->waitq, struct parked, w.link);
-	mutex_take(n, p->h, p->w.pid);
-	park_claim(p, 0, done);
+	if (wk->changed)
+		ns_touch(n, true);
 }
 
 /*
@@ -131,28 +118,29 @@ static bool mutex_self_deadlock(struct node *n, pid_t requester)
 /* The mutex thread tid waits for, or NULL. ns_lock held; node locks taken one at a time. */
 static struct node *mutex_waited_by(struct ipcfs *fs, pid_t tid)
 {
-	struct node *n, *found = NULL;
+	struct node *n;
 
 	list_for_each_entry(n, &fs->all_nodes, all_link)
 	{
-		struct parked *p;
+		bool waits;
 
 		if (n->type != &mutex_type || !n->linked)
 			continue;
 		ipc_mutex_lock(&n->lock);
-		list_for_each_entry(p, &mutex_of(n)->waitq, w.link) if (p->w.pid == tid) found = n;
+		waits = mmutex_waits(mutex_of(n), tid);
 		ipc_mutex_unlock(&n->lock);
-		if (found)
-			break;
+		if (waits)
+			return n;
 	}
-	return found;
+	return NULL;
 }
 
 /*
  * -o deadlock_check: would requester's wait for n close a cycle of mutex waits? Follows
  * holder -> the mutex it waits for -> its holder ... (a thread waits for one mutex at most),
  * comparing callers as FUSE reports them (thread ids). fs->cycle_lock held, so no other wait
- * is added meanwhile; a release can only shorten the chain.
+ * is added meanwhile; a release can only shorten the chain. The walk is the namespace's (it
+ * crosses objects); each step asks one object's model under that object's lock only.
  */
 static bool mutex_closes_cycle(struct node *n, pid_t requester)
 {
@@ -163,11 +151,10 @@ static bool mutex_closes_cycle(struct node *n, pid_t requester)
 	ipc_mutex_lock(&fs->ns_lock);
 	limit = __atomic_load_n(&fs->nobjects, __ATOMIC_RELAXED) + 1;
 	while (n && steps++ <= limit) {
-		struct mutex_obj *m = mutex_of(n);
 		pid_t holder;
 
 		ipc_mutex_lock(&n->lock);
-		holder = m->holder ? m->holder_pid : 0;
+		holder = mmutex_holder_pid(mutex_of(n));
 		ipc_mutex_unlock(&n->lock);
 		if (!holder)
 			break;
@@ -185,21 +172,23 @@ static bool mutex_closes_cycle(struct node *n, pid_t requester)
 static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *fi)
 {
 	struct node *n = h->node;
-	struct mutex_obj *m = mutex_of(n);
-	struct parked *p = park_new(req, h, 0, 0);
+	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
+	struct parked *p = park_new(req, h, MUTEX_LOCK, 0);
 
 	if (!p)
 		return -ENOMEM;
 	p->fi = *fi;
 	if (!park_arm(p))
 		return IPCFS_PARKED;
-	if (!m->holder && list_empty(&m->waitq)) {
-		mutex_take(n, h, h->mo.pid);
+	/* released while we allocated: take it after all */
+	if (mmutex_lock(mutex_of(n), &p->w, true, &wk) == MODEL_DONE) {
+		mutex_touch(n, &wk);
 		ipc_mutex_unlock(&n->lock);
 		park_answer(p, 0);
 		return IPCFS_PARKED;
 	}
-	park_enqueue(p, &m->waitq);
+	park_queued(p);
 	ipc_mutex_unlock(&n->lock);
 	return IPCFS_PARKED;
 }
@@ -207,12 +196,14 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
 {
 	struct node *n = h->node;
-	struct mutex_obj *m = mutex_of(n);
+	struct waiter probe = { .op = &h->mo, .pid = h->mo.pid, .kind = MUTEX_LOCK };
+	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
 	int rc;
 
 	ipc_mutex_lock(&n->lock);
-	if (!m->holder && list_empty(&m->waitq)) {
-		mutex_take(n, h, h->mo.pid);
+	if (mmutex_lock(mutex_of(n), &probe, false, &wk) == MODEL_DONE) {
+		mutex_touch(n, &wk);
 		ipc_mutex_unlock(&n->lock);
 		return 0;
 	}
@@ -236,15 +227,12 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 static void mutex_release(struct handle *h)
 {
 	struct node *n = h->node;
-	struct mutex_obj *m = mutex_of(n);
 	LIST_HEAD_DECL(done);
+	struct model_waker wk = park_waker(&done);
 
 	ipc_mutex_lock(&n->lock);
-	if (m->holder == h) {
-		m->holder = NULL;
-		ns_touch(n, true);
-		mutex_serve(n, &done);
-	}
+	mmutex_release(mutex_of(n), &h->mo, &wk);
+	mutex_touch(n, &wk);
 	ipc_mutex_unlock(&n->lock);
 	park_finish(&done);
 }
@@ -263,20 +251,24 @@ static void mutex_complete(struct parked *p)
 	}
 }
 
-static void mutex_requeue(struct node *n, struct list_head *done)
+static void mutex_cancel(struct node *n, struct waiter *w, struct list_head *done)
 {
-	mutex_serve(n, done);
+	struct model_waker wk = park_waker(done);
+
+	mmutex_cancel(mutex_of(n), w, &wk);
+	mutex_touch(n, &wk);
 }
 
 static void mutex_kill(struct node *n, int err)
 {
 	LIST_HEAD_DECL(done);
 	LIST_HEAD_DECL(pw);
+	struct model_waker wk = park_waker(&done);
 
 	ipc_mutex_lock(&n->lock);
 	n->dead = true;
 	n->dead_err = err;
-	park_kill_queue(&mutex_of(n)->waitq, -err, &done);
+	mmutex_kill(mutex_of(n), err, &wk);
 	poll_collect(n, &pw);
 	ipc_mutex_unlock(&n->lock);
 	park_finish(&done);
@@ -322,27 +314,18 @@ static void mutex_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle 
 
 static void mutex_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
 {
-	struct mutex_obj *m = mutex_of(n);
-	struct parked *p;
-
-	snap_field_add(o, "locked", m->holder != NULL);
-	o->resource = true;
-	o->available = m->holder == NULL;
-	if (m->holder)
-		snap_hold_add(snap, o, m->holder_pid, 1, m->since);
-	list_for_each_entry(p, &m->waitq, w.link)
-		snap_wait_add(snap, o, p->w.pid, "lock", 1, p->w.since);
+	mmutex_inspect(mutex_of(n), snap, o);
 }
 
 static void mutex_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 {
-	*size = mutex_of(n)->holder ? 1 : 0;
+	*size = mmutex_locked(mutex_of(n));
 	*blocks = 0;
 }
 
 const struct objtype mutex_type = {
 	.name = "mutex",
-	.obj_size = sizeof(struct mutex_obj),
+	.obj_size = sizeof(struct mmutex),
 	.init = mutex_init_obj,
 	.kill = mutex_kill,
 	.open = mutex_open,
@@ -351,7 +334,7 @@ const struct objtype mutex_type = {
 	.write = mutex_write,
 	.poll = mutex_poll,
 	.stat_size = mutex_stat_size,
-	.requeue = mutex_requeue,
+	.cancel = mutex_cancel,
 	.complete = mutex_complete,
 	.inspect = mutex_inspect,
 	.direct_io = true,
