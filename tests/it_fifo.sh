@@ -294,20 +294,29 @@ test_fifo_interrupted_large_write_returns_its_count() {
 # itself, whatever the daemon did.
 test_fifo_timed_out_reads_take_nothing_hammer() {
 	touch fifo/h
-	local i
+	local i t0 start_ms unit ms
 	exec 3>fifo/h # the readers wait rather than see end of file between lines
+	# A reader's timeout is twice its start-up time, measured here (a few ms, far more under
+	# ASan on a loaded machine), plus 20 to 60 ms in which it often waits; the writer pauses
+	# in units of the start-up, so that a slow reader still finds the FIFO empty and waits.
+	t0=$(now_ms)
+	for i in 1 2 3 4 5; do
+		ASAN_OPTIONS=$NO_LEAK_CHECK "$IO" -H TERM fifo/h open >/dev/null
+	done
+	start_ms=$((($(now_ms) - t0) / 5))
+	unit=$((start_ms > 10 ? start_ms : 10))
 	(
 		for i in $(seq 100); do
 			printf 'line %d\n' "$i" >&3
-			sleep 0.0$((RANDOM % 8))
+			sleep_ms $((RANDOM % 8 * unit))
 		done
 	) &
 	local s=$!
 	local n=0
 	while ! exited "$s"; do
-		# 20 to 60 ms: a reader (started in a few ms, 20 under ASan) then often waits
-		ASAN_OPTIONS=$NO_LEAK_CHECK timeout 0.0$((RANDOM % 5 + 2)) "$IO" -H TERM fifo/h \
-			open read:$((RANDOM % 20 + 1)) >>"$WORK/got"
+		ms=$((2 * start_ms + 20 + RANDOM % 40))
+		ASAN_OPTIONS=$NO_LEAK_CHECK timeout "$((ms / 1000)).$(printf %03d $((ms % 1000)))" \
+			"$IO" -H TERM fifo/h open read:$((RANDOM % 20 + 1)) >>"$WORK/got"
 		n=$((n + 1))
 	done
 	wait "$s"
@@ -320,7 +329,7 @@ test_fifo_timed_out_reads_take_nothing_hammer() {
 	cmp -s "$WORK/stream" "$WORK/want" || fail "the bytes received differ from those sent"
 	local eintr
 	eintr=$(grep -c "read EINTR" "$WORK/got")
-	say "$n readers, $eintr interrupted while waiting"
+	say "$n readers (start-up ${start_ms} ms), $eintr interrupted while waiting"
 	[ "$eintr" -ge 10 ] || fail "only $eintr reads were interrupted: the test did not race"
 }
 
