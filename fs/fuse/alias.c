@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /*
  * Does a lookup of n hand the kernel an inode of its own for that path walk? The kernel
  * serialises write() per inode (i_rwsem) for the whole WRITE request, and a parked write (P(N)
@@ -59,7 +58,9 @@ static struct node *alias_new(struct ipcfs *fs, struct node *target, const char 
 {
 	struct node *a = calloc(1, sizeof(*a));
 
-	if (!a || !(a->name = strdup(name))) {
+	if (!a || !(a->name = strdup(name)) || store_obj_init(fs->store, &a->so, 0) != 0) {
+		if (a)
+			free(a->name);
 		free(a);
 		return NULL;
 	}
@@ -71,7 +72,6 @@ static struct node *alias_new(struct ipcfs *fs, struct node *target, const char 
 	list_init(&a->all_link);
 	list_init(&a->pollers);
 	list_init(&a->handles);
-	ipc_mutex_init(&a->lock, 0);
 	a->alias_of = target;
 	a->alias_prio = prio;
 	ns_ref(target);

@@ -140,4 +140,3 @@ void ns_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	dirhandle_free((struct dirhandle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
-

@@ -15,7 +15,7 @@
  *   answers that count (mfifo_write_result), a pipe's short write.
  * - After every change the drained ring is detached (mfifo_trim) and freed off the lock.
  *
- * Locking: node->lock protects the struct mfifo, the ring's contents and the parked requests
+ * Locking: n->so protects the struct mfifo, the ring's contents and the parked requests
  * in its queues.
  */
 #include "ipcfs.h"
@@ -36,7 +36,7 @@ struct fifo_copy {
 
 static struct mfifo *fifo_of(struct node *n)
 {
-	return n->obj;
+	return store_state(&n->so);
 }
 
 static int fifo_init_obj(struct node *n)
@@ -50,18 +50,15 @@ static void fifo_destroy(struct node *n)
 	mfifo_fini(fifo_of(n));
 }
 
-/* After a change: detach a drained ring, collect pollers, unlock, free the ring, answer those
- * the model served, notify. Drops node->lock. */
-static void fifo_unlock_and_finish(struct node *n, struct list_head *done)
+/* End a step that changed the state: detach a drained ring, commit, free the ring; then
+ * those the step served are answered and pollers woken (park_after_init). */
+static void fifo_commit(struct node *n, struct store_after *after)
 {
 	struct ipc_ring *drained = mfifo_trim(fifo_of(n));
-	LIST_HEAD_DECL(pw);
 
-	poll_collect(n, &pw);
-	ipc_mutex_unlock(&n->lock);
+	poll_collect(n, &after->pw);
+	store_commit(&n->so, after);
 	free(drained);
-	park_finish(done);
-	poll_notify(&pw);
 }
 
 static int fifo_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -71,30 +68,30 @@ static int fifo_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi
 	(void)req;
 	(void)fi;
 	(void)create;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	mfifo_open(fifo_of(n), &h->mo);
-	ipc_mutex_unlock(&n->lock);
-	return 0; /* opening a FIFO never waits, for readers nor writers */
+	store_commit(&n->so, NULL); /* a writer more */
+	return 0;		    /* opening a FIFO never waits, for readers nor writers */
 }
 
 static void fifo_release(struct handle *h)
 {
 	struct node *n = h->node;
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
 	if (!mfifo_is_writer(&h->mo))
 		return; /* a reader's close changes nothing */
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	mfifo_close(fifo_of(n), &h->mo, &wk);
-	fifo_unlock_and_finish(n, &done);
+	fifo_commit(n, &after);
 }
 
 static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
 {
 	struct node *n = h->node;
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct waiter probe = { .op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = FIFO_READ };
 	struct parked *p;
 	void *buf;
@@ -108,14 +105,14 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	}
 	probe.arg = (uint64_t)(uintptr_t)buf;
 	probe.size = size;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead)
 		rc = -n->dead_err;
 	else if ((rc = mfifo_read(fifo_of(n), &probe, false, &wk)) == MODEL_WOULD_BLOCK &&
 		 (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
-		fifo_unlock_and_finish(n, &done);
+		fifo_commit(n, &after);
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
@@ -123,7 +120,7 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 		free(buf);
 		return;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 
 	/* It must wait, with its buffer: the model fills it when it serves the read. */
 	p = park_new(req, h, FIFO_READ, (uint64_t)(uintptr_t)buf);
@@ -138,7 +135,7 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	rc = mfifo_read(fifo_of(n), &p->w, true, &wk);
 	if (rc == MODEL_WOULD_BLOCK)
 		park_queued(p);
-	fifo_unlock_and_finish(n, &done);
+	fifo_commit(n, &after);
 	if (rc != MODEL_WOULD_BLOCK)
 		park_answer(p, rc);
 }
@@ -152,8 +149,8 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 				.pid = fuse_req_ctx(req)->pid,
 				.kind = FIFO_WRITE,
 				.arg = (uint64_t)(uintptr_t)&now };
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct fifo_copy *c;
 	struct parked *p;
 	int rc;
@@ -163,7 +160,7 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 		fuse_reply_write(req, 0);
 		return;
 	}
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead) {
 		rc = -n->dead_err;
 	} else {
@@ -174,7 +171,7 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 		if (rc == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
 			rc = probe.size ? MODEL_DONE : -EAGAIN;
 	}
-	fifo_unlock_and_finish(n, &done); /* readers took what went in */
+	fifo_commit(n, &after); /* readers took what went in */
 	if (rc != MODEL_WOULD_BLOCK) {
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
@@ -199,14 +196,14 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 	c->b.len = size;
 	p->w.size = probe.size;
 	if (!park_arm(p))
-		return; /* answered with the short count if some bytes went in */
-	wk.changed = false;
+		return;		/* answered with the short count if some bytes went in */
+	wk = park_step(&after); /* a second step: the first one's after is spent */
 	rc = mfifo_write(fifo_of(n), &p->w, true, &wk);
 	if (wk.changed)
 		ns_touch(n, true);
 	if (rc == MODEL_WOULD_BLOCK)
 		park_queued(p);
-	fifo_unlock_and_finish(n, &done);
+	fifo_commit(n, &after);
 	if (rc != MODEL_WOULD_BLOCK)
 		park_answer(p, rc);
 }
@@ -239,14 +236,14 @@ static void fifo_cancel(struct node *n, struct waiter *w, struct list_head *done
 
 static void fifo_kill(struct node *n, int err)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	n->dead = true;
 	n->dead_err = err;
 	mfifo_kill(fifo_of(n), err, &wk);
-	fifo_unlock_and_finish(n, &done);
+	fifo_commit(n, &after);
 }
 
 static void fifo_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
@@ -256,7 +253,7 @@ static void fifo_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *
 	struct mfifo *f = fifo_of(n);
 	unsigned revents = 0;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead) {
 		revents = POLLIN | POLLOUT | POLLERR;
 	} else {
@@ -268,7 +265,7 @@ static void fifo_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *
 			revents |= POLLOUT | POLLWRNORM;
 	}
 	poll_arm(h, pw);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	fuse_reply_poll(req, revents);
 }
 
@@ -287,9 +284,9 @@ static const char *const fifo_xattrs[] = { "capacity", NULL };
 static int fifo_getxattr(struct node *n, const char *name, uint64_t *value)
 {
 	(void)name; /* the only one */
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	*value = fifo_of(n)->capacity;
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	return 0;
 }
 
@@ -301,12 +298,12 @@ static int fifo_setxattr(struct node *n, const char *name, uint64_t value)
 	int rc;
 
 	(void)name;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	drained = mfifo_trim(f); /* an empty ring is no obstacle: it goes */
 	rc = mfifo_set_capacity(f, value);
 	if (rc == 0)
 		ns_touch(n, false);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL);
 	free(drained);
 	return rc;
 }

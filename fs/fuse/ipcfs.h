@@ -5,9 +5,11 @@
  * Locking:
  * - fs->ns_lock protects the tree: every node's parent, name, hash chain, children list,
  *   nlookup, refs and linked flag, and the object/memory counters' decisions.
- * - node->lock protects the node's attributes (mode, owner, times) and its object state,
+ * - A step on a node (store.h: store_begin(&n->so) ... store_commit or store_end; in the
+ *   memory store, the node's lock n->so.lock) covers the node's attributes (mode, owner,
+ *   times) and its object state,
  *   including the wait queues of parked requests and the poll list.
- * - Order: ns_lock before node->lock. No fuse_reply_*, no fuse_req_interrupt_func and no
+ * - Order: ns_lock before a node's step. No fuse_reply_*, no fuse_req_interrupt_func and no
  *   poll notification is ever made while holding either (see park.h).
  */
 #ifndef IPCFS_IPCFS_H
@@ -30,6 +32,7 @@
 #include "list.h"
 #include "model/model.h"
 #include "model/proc.h"
+#include "store/store.h"
 
 struct node;
 struct handle;
@@ -45,10 +48,10 @@ struct snap_obj;
  */
 struct objtype {
 	const char *name; /* its directory at the root, and its name in messages */
-	size_t obj_size;  /* bytes of n->obj, charged against -o max_memory */
-	/* make n->obj (obj_size bytes, zeroed, already allocated): Returns 0 or -errno. */
+	size_t obj_size;  /* bytes of the state (n->so.state), charged against -o max_memory */
+	/* make the state (obj_size bytes, zeroed, already allocated): Returns 0 or -errno. */
 	int (*init)(struct node *n);
-	/* free n->obj: no handle is open and no request is parked any more */
+	/* free what the state holds: no handle is open and no request is parked any more */
 	void (*destroy)(struct node *n);
 	/* the object is going away (rm, rename over it, unmount): answer every parked
 	 * request with err, and make later operations through open handles fail with err */
@@ -64,7 +67,7 @@ struct objtype {
 	void (*write)(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
 		      int flags);
 	void (*poll)(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph);
-	/* st_size and st_blocks (512-byte units) of the object; called with n->lock held */
+	/* st_size and st_blocks (512-byte units) of the object; called inside a step on n */
 	void (*stat_size)(struct node *n, off_t *size, blkcnt_t *blocks);
 	/* truncate/ftruncate/O_TRUNC: 0 or -errno. NULL: accepted and ignored (what
 	 * `echo x > obj` sends for an IPC object) */
@@ -75,17 +78,15 @@ struct objtype {
 	int (*getxattr)(struct node *n, const char *name, uint64_t *value);
 	int (*setxattr)(struct node *n, const char *name, uint64_t value);
 	/* an interrupted parked request leaves its queue without effect (the model's cancel:
-	 * those behind it proceed if they now can); n->lock held, the waiters it serves are
+	 * those behind it proceed if they now can); inside a step on n, the waiters it serves are
 	 * claimed into done (park_waker) */
 	void (*cancel)(struct node *n, struct waiter *w, struct list_head *done);
-	/* the same for a type whose model is not split out yet: w is unlinked already */
-	void (*requeue)(struct node *n, struct list_head *done);
-	/* complete a parked request claimed by serve/requeue/kill: reply (rc 0: success,
+	/* complete a parked request claimed by a waker, the interrupt or kill: reply (rc 0: success,
 	 * else -errno) and undo its effect if the reply cannot be delivered */
 	void (*complete)(struct parked *p);
 	/* describe n for a snapshot (snapshot.h): its state as fields of o, its holders and
-	 * its waiters in the order they will be served. n->lock held (with every other
-	 * object's, see status.c): only allocation, no reply, no wait. */
+	 * its waiters in the order they will be served. inside a step on n (with one on every
+	 * other object, see status.c): only allocation, no reply, no wait. */
 	void (*inspect)(struct node *n, struct snapshot *s, struct snap_obj *o);
 	bool direct_io; /* reads and writes bypass the page cache (every type but shm) */
 };
@@ -113,8 +114,10 @@ struct node {
 	uint32_t nsubdirs;	   /* directories: for st_nlink; protected by fs->ns_lock */
 	size_t charge;		   /* bytes charged to fs->budget; immutable */
 
-	struct ipc_mutex lock; /* protects everything below */
-	mode_t mode;	       /* permission bits only (S_IFMT comes from is_dir) */
+	/* the object's state in the store (store.h), and the steps on it: a step (store_begin ...
+	 * store_commit/store_end) covers everything below */
+	struct store_obj so;
+	mode_t mode; /* permission bits only (S_IFMT comes from is_dir) */
 	uid_t uid;
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
@@ -122,7 +125,6 @@ struct node {
 	int dead_err;		  /* the errno they fail with (EIDRM, or EIO at unmount) */
 	struct list_head pollers; /* struct pollwait of handles waiting for a change */
 	struct list_head handles; /* open handles (struct handle.link), to free them at exit */
-	void *obj;		  /* the type's state */
 	struct node *alias_of;	  /* an alias: the object it stands for (holds a reference) */
 	unsigned alias_prio;	  /* mq/q@P: P; both immutable */
 	/* The per-walk inode (see ns.c): an object's alias last handed to a path walk, reused by
@@ -137,17 +139,18 @@ struct node {
 /* One open file description. fi->fh points to it. */
 struct handle {
 	struct node *node;     /* holds a node reference; immutable */
-	struct list_head link; /* in node->handles; protected by node->lock */
+	struct list_head link; /* in node->handles; inside a step on the node */
 	/* what the model knows of this open: flags, opener, send priority (mq/q@P), and the
-	 * type's per-open state (protected by node->lock) */
+	 * type's per-open state (inside a step on the node) */
 	struct model_open mo;
-	struct pollwait *pw; /* pending poll notification; protected by node->lock */
+	struct pollwait *pw; /* pending poll notification; inside a step on the node */
 	struct node *via;    /* the per-walk alias it was opened through (a reference), or NULL */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
 struct ipcfs {
 	struct fuse_session *se; /* set once before the loop starts */
+	struct store *store;	 /* where the objects' state lives (-o store); immutable */
 	struct ipc_mutex ns_lock;
 	struct node *root;    /* immutable after setup */
 	struct node **htab;   /* (parent, name) -> node; protected by ns_lock */
@@ -206,7 +209,7 @@ struct node *ns_object(fuse_req_t req, fuse_ino_t ino);
 void ns_ref(struct node *n);
 void ns_unref(struct node *n);
 /* ns_touch - an operation changed the object's state (mtime) or attributes (ctime).
- * n->lock held. */
+ * inside a step on n. */
 void ns_touch(struct node *n, bool data);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
@@ -226,11 +229,11 @@ void handle_free(struct handle *h);
 /* poll.c: readiness notification. */
 /* poll_prepare - wrap ph (may be NULL) before taking the node lock. NULL: nothing to arm. */
 struct pollwait *poll_prepare(struct fuse_pollhandle *ph);
-/* poll_arm - remember pw for h until the next change. node->lock held. */
+/* poll_arm - remember pw for h until the next change. inside a step on n. */
 void poll_arm(struct handle *h, struct pollwait *pw);
-/* poll_disarm - h is closing: move its pending notification to out. node->lock held. */
+/* poll_disarm - h is closing: move its pending notification to out. inside a step on n. */
 void poll_disarm(struct handle *h, struct list_head *out);
-/* poll_collect - the state changed: move every pending notification to out. node->lock held */
+/* poll_collect - the state changed: move every pending notification to out. inside a step on n */
 void poll_collect(struct node *n, struct list_head *out);
 /* poll_notify - send and free what was collected. No lock held. */
 void poll_notify(struct list_head *collected);

@@ -370,6 +370,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ipcfs: %s: %s\n", cmd.mountpoint, strerror(errno));
 		goto free_args;
 	}
+	if (store_mem_open(&fs.store) != 0) {
+		fprintf(stderr, "ipcfs: out of memory\n");
+		goto free_mountpoint;
+	}
 	if (ns_init(&fs, types, sizeof(types) / sizeof(types[0])) != 0) {
 		fprintf(stderr, "ipcfs: out of memory\n");
 		goto free_ns;
@@ -407,9 +411,11 @@ destroy_session:
 	/* the tree before the session: closing files left open may still notify pollers */
 	ns_destroy(&fs);
 	fuse_session_destroy(se);
-	goto free_mountpoint;
+	goto close_store;
 free_ns:
 	ns_destroy(&fs);
+close_store:
+	store_close(fs.store);
 free_mountpoint:
 	free(fs.mountpoint);
 free_args:

@@ -17,7 +17,7 @@
  * - A receive answered to a caller that is gone (the reply fails) gives what it was handed
  *   back to the model (mmq_putback), so that no message is lost with the caller.
  *
- * Locking: node->lock protects the struct mmq, its messages, the parked requests in its
+ * Locking: n->so protects the struct mmq, its messages, the parked requests in its
  * queues and the read state of the handles.
  */
 #include "ipcfs.h"
@@ -31,7 +31,7 @@
 
 static struct mmq *mq_of(struct node *n)
 {
-	return n->obj;
+	return store_state(&n->so);
 }
 
 static int mq_init_obj(struct node *n)
@@ -45,31 +45,28 @@ static void mq_destroy(struct node *n)
 	mmq_fini(mq_of(n));
 }
 
-/* After a change of state: answer who can proceed, then wake pollers. Drops node->lock. */
-static void mq_unlock_and_notify(struct node *n, struct list_head *done)
+/* End a step that changed the state: commit it; then those it served are answered and
+ * pollers woken (park_after_init). */
+static void mq_commit(struct node *n, struct store_after *after)
 {
-	LIST_HEAD_DECL(pw);
-
-	poll_collect(n, &pw);
-	ipc_mutex_unlock(&n->lock);
-	park_finish(done);
-	poll_notify(&pw);
+	poll_collect(n, &after->pw);
+	store_commit(&n->so, after);
 }
 
 /* Answer the served receive w of req with its bytes. If the caller is gone, they go back to
  * the queue (or its open) for the next receive. No lock held. */
 static void mq_reply_got(struct node *n, fuse_req_t req, struct waiter *w)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
 	if (fuse_reply_buf(req, mmq_got_data(w), w->size) == 0) {
 		mmq_got_free(mq_of(n), w);
 		return;
 	}
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	mmq_putback(mq_of(n), w, &wk);
-	mq_unlock_and_notify(n, &done);
+	mq_commit(n, &after);
 }
 
 static int mq_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -86,9 +83,9 @@ static void mq_release(struct handle *h)
 	struct node *n = h->node;
 	struct mmq_msg *m;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	m = mmq_close(mq_of(n), &h->mo);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	mmq_msg_free(mq_of(n), m); /* the unread rest of a message is dropped */
 }
 
@@ -98,25 +95,25 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 	struct waiter probe = {
 		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = MMQ_RECV, .arg = size
 	};
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct parked *p;
 	int rc;
 
 	(void)off;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = mmq_receive(mq_of(n), &probe, false, &wk);
 	if (rc == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
-		mq_unlock_and_notify(n, &done); /* a message taken: room for a parked send */
+		mq_commit(n, &after); /* a message taken: room for a parked send */
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
 			mq_reply_got(n, req, &probe);
 		return;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 
 	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
 	p = park_new(req, h, MMQ_RECV, size);
@@ -130,10 +127,10 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 	if (rc == MODEL_WOULD_BLOCK) {
 		/* readiness is unchanged: with a receive to wait, nothing was readable */
 		park_queued(p);
-		ipc_mutex_unlock(&n->lock);
+		store_commit(&n->so, NULL); /* its place in the queue */
 		return;
 	}
-	mq_unlock_and_notify(n, &done);
+	mq_commit(n, &after);
 	park_answer(p, rc);
 }
 
@@ -144,8 +141,8 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 	struct waiter probe = {
 		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = MMQ_SEND, .size = size
 	};
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct mmq_msg *m;
 	struct parked *p;
 	int rc;
@@ -162,14 +159,14 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 	}
 	probe.arg = (uintptr_t)m;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = mmq_send(mq_of(n), &probe, false, &wk);
 	if (rc == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
 		if (rc == MODEL_DONE)
 			ns_touch(n, true);
-		mq_unlock_and_notify(n, &done); /* a parked receive may have been handed it */
+		mq_commit(n, &after); /* a parked receive may have been handed it */
 		mmq_msg_free(mq_of(n), (struct mmq_msg *)(uintptr_t)probe.arg); /* 0 once sent */
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
@@ -177,7 +174,7 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 			fuse_reply_write(req, size);
 		return;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 
 	p = park_new(req, h, MMQ_SEND, probe.arg);
 	if (!p) {
@@ -192,10 +189,10 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 	if (rc == MODEL_WOULD_BLOCK) {
 		/* readiness is unchanged: with a send to wait, nothing was writable */
 		park_queued(p);
-		ipc_mutex_unlock(&n->lock);
+		store_commit(&n->so, NULL); /* its place in the queue */
 		return;
 	}
-	mq_unlock_and_notify(n, &done);
+	mq_commit(n, &after);
 	park_answer(p, rc);
 }
 
@@ -223,14 +220,14 @@ static void mq_cancel(struct node *n, struct waiter *w, struct list_head *done)
 
 static void mq_kill(struct node *n, int err)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	n->dead = true;
 	n->dead_err = err;
 	mmq_kill(mq_of(n), err, &wk);
-	mq_unlock_and_notify(n, &done);
+	mq_commit(n, &after);
 }
 
 static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
@@ -239,7 +236,7 @@ static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph
 	struct node *n = h->node;
 	unsigned revents = 0;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead)
 		revents = POLLIN | POLLOUT | POLLERR;
 	if (mmq_readable(mq_of(n), &h->mo))
@@ -247,7 +244,7 @@ static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph
 	if (mmq_writable(mq_of(n)))
 		revents |= POLLOUT | POLLWRNORM;
 	poll_arm(h, pw);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	fuse_reply_poll(req, revents);
 }
 
@@ -275,26 +272,26 @@ static enum mmq_limit mq_limit_of(const char *name)
 
 static int mq_getxattr(struct node *n, const char *name, uint64_t *value)
 {
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	*value = mmq_get_limit(mq_of(n), mq_limit_of(name));
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	return 0;
 }
 
 static int mq_setxattr(struct node *n, const char *name, uint64_t value)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	int rc;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = mmq_set_limit(mq_of(n), mq_limit_of(name), value, &wk);
 	if (rc < 0) {
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		return rc;
 	}
 	ns_touch(n, false);
-	mq_unlock_and_notify(n, &done); /* more room: parked sends may have gone in */
+	mq_commit(n, &after); /* more room: parked sends may have gone in */
 	return 0;
 }
 

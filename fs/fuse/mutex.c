@@ -29,8 +29,8 @@
  * - Reads return end of file; writes are refused with EPERM: a mutex carries no data, and poll
  *   always answers ready.
  *
- * Locking: node->lock protects the struct mmutex and the parked opens in its queue. Order:
- * fs->cycle_lock, then fs->ns_lock, then node->lock; the cycle walk takes one node->lock at a
+ * Locking: n->so protects the struct mmutex and the parked opens in its queue. Order:
+ * fs->cycle_lock, then fs->ns_lock, then n->so; the cycle walk takes one n->so at a
  * time.
  */
 #include "ipcfs.h"
@@ -50,7 +50,7 @@
 
 static struct mmutex *mutex_of(struct node *n)
 {
-	return n->obj;
+	return store_state(&n->so);
 }
 
 static int mutex_init_obj(struct node *n)
@@ -60,7 +60,7 @@ static int mutex_init_obj(struct node *n)
 }
 
 /* After the model ran with wk: the mutex was taken or released, so st_size changed (mtime).
- * node->lock held. */
+ * inside a step on n. */
 static void mutex_touch(struct node *n, const struct model_waker *wk)
 {
 	if (wk->changed)
@@ -126,9 +126,9 @@ static struct node *mutex_waited_by(struct ipcfs *fs, pid_t tid)
 
 		if (n->type != &mutex_type || !n->linked)
 			continue;
-		ipc_mutex_lock(&n->lock);
+		store_begin(&n->so);
 		waits = mmutex_waits(mutex_of(n), tid);
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		if (waits)
 			return n;
 	}
@@ -153,9 +153,9 @@ static bool mutex_closes_cycle(struct node *n, pid_t requester)
 	while (n && steps++ <= limit) {
 		pid_t holder;
 
-		ipc_mutex_lock(&n->lock);
+		store_begin(&n->so);
 		holder = mmutex_holder_pid(mutex_of(n));
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		if (!holder)
 			break;
 		if (holder == requester) {
@@ -172,8 +172,8 @@ static bool mutex_closes_cycle(struct node *n, pid_t requester)
 static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *fi)
 {
 	struct node *n = h->node;
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct parked *p = park_new(req, h, MUTEX_LOCK, 0);
 
 	if (!p)
@@ -184,12 +184,12 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	/* released while we allocated: take it after all */
 	if (mmutex_lock(mutex_of(n), &p->w, true, &wk) == MODEL_DONE) {
 		mutex_touch(n, &wk);
-		ipc_mutex_unlock(&n->lock);
+		store_commit(&n->so, &after);
 		park_answer(p, 0);
 		return IPCFS_PARKED;
 	}
 	park_queued(p);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL); /* its place in the queue */
 	return IPCFS_PARKED;
 }
 
@@ -197,17 +197,17 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 {
 	struct node *n = h->node;
 	struct waiter probe = { .op = &h->mo, .pid = h->mo.pid, .kind = MUTEX_LOCK };
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	int rc;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (mmutex_lock(mutex_of(n), &probe, false, &wk) == MODEL_DONE) {
 		mutex_touch(n, &wk);
-		ipc_mutex_unlock(&n->lock);
+		store_commit(&n->so, &after);
 		return 0;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 
 	if (create)
 		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
@@ -227,14 +227,13 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 static void mutex_release(struct handle *h)
 {
 	struct node *n = h->node;
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	mmutex_release(mutex_of(n), &h->mo, &wk);
 	mutex_touch(n, &wk);
-	ipc_mutex_unlock(&n->lock);
-	park_finish(&done);
+	store_commit(&n->so, &after); /* answers the open it was handed to */
 }
 
 static void mutex_complete(struct parked *p)
@@ -261,18 +260,15 @@ static void mutex_cancel(struct node *n, struct waiter *w, struct list_head *don
 
 static void mutex_kill(struct node *n, int err)
 {
-	LIST_HEAD_DECL(done);
-	LIST_HEAD_DECL(pw);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	n->dead = true;
 	n->dead_err = err;
 	mmutex_kill(mutex_of(n), err, &wk);
-	poll_collect(n, &pw);
-	ipc_mutex_unlock(&n->lock);
-	park_finish(&done);
-	poll_notify(&pw);
+	poll_collect(n, &after.pw);
+	store_commit(&n->so, &after);
 }
 
 static void mutex_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
@@ -283,9 +279,9 @@ static void mutex_read(fuse_req_t req, struct handle *h, size_t size, off_t off,
 	(void)size;
 	(void)off;
 	(void)flags;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	err = n->dead ? n->dead_err : 0;
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	if (err)
 		fuse_reply_err(req, err);
 	else

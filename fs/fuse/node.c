@@ -17,7 +17,7 @@
  *   is freed: the kernel or an open handle may still hold them when the daemon stops, and
  *   ns_destroy frees them then (a linked directory is freed with the tree).
  *
- * Locking: fs->ns_lock for the tree, node->lock for attributes (see ipcfs.h).
+ * Locking: fs->ns_lock for the tree, n->so for attributes (see ipcfs.h).
  */
 #include "node.h"
 
@@ -124,8 +124,8 @@ void node_hash_del(struct ipcfs *fs, struct node *n)
 
 /* ---- node lifetime ---- */
 
-struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir,
-			       const char *name, mode_t mode, uid_t uid, gid_t gid)
+struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,
+			mode_t mode, uid_t uid, gid_t gid)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	struct timespec now;
@@ -135,11 +135,9 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	n->name = strdup(name);
 	if (!n->name)
 		goto free_node;
-	if (!is_dir && type->obj_size) {
-		n->obj = calloc(1, type->obj_size);
-		if (!n->obj)
-			goto free_name;
-	}
+	/* the root, the type directories and directories have no state, only attributes */
+	if (store_obj_init(fs->store, &n->so, is_dir ? 0 : type->obj_size) != 0)
+		goto free_name;
 	n->fs = fs;
 	n->type = type;
 	n->is_dir = is_dir;
@@ -149,7 +147,6 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	list_init(&n->all_link);
 	list_init(&n->pollers);
 	list_init(&n->handles);
-	ipc_mutex_init(&n->lock, 0);
 	n->mode = mode & 07777;
 	n->uid = uid;
 	n->gid = gid;
@@ -161,7 +158,7 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	return n;
 
 free_obj:
-	free(n->obj);
+	store_obj_fini(&n->so);
 free_name:
 	free(n->name);
 free_node:
@@ -180,16 +177,17 @@ void node_free(struct node *n)
 
 		if (n->type && n->type->release)
 			n->type->release(h);
-		ipc_mutex_lock(&n->lock);
+		store_begin(&n->so);
 		list_del(&h->link);
 		poll_disarm(h, &pw);
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		poll_discard(&pw);
 		free(h);
 	}
-	if (!n->is_dir && n->obj && n->type->destroy)
+	/* aliases have no state of their own: the object's is freed with the object */
+	if (!n->is_dir && store_state(&n->so) && n->type->destroy)
 		n->type->destroy(n);
-	free(n->obj);
+	store_obj_fini(&n->so);
 	free(n->name);
 	free(n);
 }
@@ -274,7 +272,7 @@ int node_charge(struct ipcfs *fs, size_t bytes)
 void node_link(struct ipcfs *fs, struct node *parent, struct node *n)
 {
 	n->parent = parent;
-	/* linked and nsubdirs are also read by fill_attr, under node->lock only */
+	/* linked and nsubdirs are also read by fill_attr, under n->so only */
 	__atomic_store_n(&n->linked, true, __ATOMIC_RELAXED);
 	ns_ref(n); /* the link's reference */
 	node_hash_add(fs, n);
@@ -320,7 +318,7 @@ void ns_touch(struct node *n, bool data)
 	n->ctime = now;
 }
 
-/* Fill st from n. n->lock held. */
+/* Fill st from n. inside a step on n. */
 void node_fill_attr(struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -357,9 +355,9 @@ void node_fill_entry(struct node *n, struct fuse_entry_param *e)
 	 * inode (see alias_per_walk), and an alias's object may be removed or made again */
 	e->entry_timeout = n->alias_of || alias_per_walk(n) ? 0 : IPCFS_ENTRY_TIMEOUT;
 	e->attr_timeout = node_attr_timeout(n);
-	ipc_mutex_lock(&target_of(n)->lock);
+	store_begin(&target_of(n)->so);
 	node_fill_attr(target_of(n), &e->attr); /* st_ino: the object's, the same for its aliases */
-	ipc_mutex_unlock(&target_of(n)->lock);
+	store_end(&target_of(n)->so);
 	if (n->nlookup++ == 0)
 		ns_ref(n); /* the kernel's reference */
 }
@@ -535,9 +533,9 @@ struct handle *handle_new(struct node *n, int flags, pid_t pid)
 	h->mo.flags = flags;
 	h->mo.pid = pid;
 	ns_ref(n);
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	list_add_tail(&h->link, &n->handles);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	return h;
 }
 
@@ -547,10 +545,10 @@ void handle_free(struct handle *h)
 
 	if (!h)
 		return;
-	ipc_mutex_lock(&h->node->lock);
+	store_begin(&h->node->so);
 	list_del(&h->link);
 	poll_disarm(h, &pw);
-	ipc_mutex_unlock(&h->node->lock);
+	store_end(&h->node->so);
 	poll_notify(&pw); /* a poller on a closed file: let it see the close */
 	if (h->via) {
 		/* no file open through it any more: free for the next walk (alias_walk) */
@@ -560,4 +558,3 @@ void handle_free(struct handle *h)
 	ns_unref(h->node);
 	free(h);
 }
-

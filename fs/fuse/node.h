@@ -33,8 +33,8 @@ void node_hash_add(struct ipcfs *fs, struct node *n);
 void node_hash_del(struct ipcfs *fs, struct node *n);
 /* node_alloc - a new node of type (NULL for the root) with its object made (type->init), not
  * charged, not linked. NULL when out of memory or init failed. */
-struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir,
-			const char *name, mode_t mode, uid_t uid, gid_t gid);
+struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,
+			mode_t mode, uid_t uid, gid_t gid);
 /* node_free - free a node never charged (or the whole tree at exit), closing what handles
  * are left as the kernel would have. */
 void node_free(struct node *n);
@@ -51,7 +51,7 @@ void node_unlink(struct ipcfs *fs, struct node *n);
 /* node_retire - kill an unlinked object (err to its waiters and handles), drop the link's
  * reference. No lock held. */
 void node_retire(struct node *n, int err);
-/* node_fill_attr - st from n. n->lock held. */
+/* node_fill_attr - st from n. inside a step on n. */
 void node_fill_attr(struct node *n, struct stat *st);
 /* node_attr_timeout - how long the kernel may keep n's attributes, in seconds. */
 double node_attr_timeout(const struct node *n);

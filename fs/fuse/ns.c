@@ -11,7 +11,7 @@
  * - Nodes, attributes and handles: node.c; mq/q@P and per-walk inodes: alias.c; directories'
  *   listings: dir.c.
  *
- * Locking: fs->ns_lock for the tree, node->lock for attributes (see ipcfs.h).
+ * Locking: fs->ns_lock for the tree, n->so for attributes (see ipcfs.h).
  */
 #include "node.h"
 
@@ -19,7 +19,6 @@
 #include <stdio.h> /* RENAME_NOREPLACE */
 #include <stdlib.h>
 #include <string.h>
-
 
 /* Check that name may be created in dir (a directory below a type directory). */
 static int check_new_name(const struct node *dir, const char *name)
@@ -101,9 +100,9 @@ void ns_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct stat st;
 
 	(void)fi;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	node_fill_attr(n, &st);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	fuse_reply_attr(req, &st, node_attr_timeout(n));
 }
 
@@ -135,7 +134,7 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		}
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n->mode = attr->st_mode & 07777;
 	if (to_set & FUSE_SET_ATTR_UID)
@@ -152,7 +151,7 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		n->mtime = now;
 	n->ctime = now;
 	node_fill_attr(n, &st);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL);
 	fuse_reply_attr(req, &st, node_attr_timeout(n));
 }
 
@@ -173,13 +172,13 @@ static int make_node(fuse_req_t req, struct node *dir, const char *name, mode_t 
 	/* A set-group-ID directory gives its group to what is made in it, and the bit to its
 	 * subdirectories, as on every Linux filesystem: how a group shares a namespace. (The
 	 * kernel already dropped S_ISGID from the mode of a file its caller may not have.) */
-	ipc_mutex_lock(&dir->lock);
+	store_begin(&dir->so);
 	if (dir->mode & S_ISGID) {
 		gid = dir->gid;
 		if (is_dir)
 			mode |= S_ISGID;
 	}
-	ipc_mutex_unlock(&dir->lock);
+	store_end(&dir->so);
 	*out = node_alloc(req_fs(req), dir->type, is_dir, name, mode, ctx->uid, gid);
 	if (!*out)
 		return -ENOMEM;
@@ -202,9 +201,9 @@ static int publish(struct ipcfs *fs, struct node *dir, struct node *n, struct fu
 		rc = -EEXIST;
 	if (rc == 0) {
 		node_link(fs, dir, n);
-		ipc_mutex_lock(&dir->lock);
+		store_begin(&dir->so);
 		ns_touch(dir, true);
-		ipc_mutex_unlock(&dir->lock);
+		store_commit(&dir->so, NULL);
 		node_fill_entry(n, e);
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
@@ -348,9 +347,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		rc = -ENOTEMPTY;
 	if (rc == 0) {
 		node_unlink(fs, n);
-		ipc_mutex_lock(&dir->lock);
+		store_begin(&dir->so);
 		ns_touch(dir, true);
-		ipc_mutex_unlock(&dir->lock);
+		store_commit(&dir->so, NULL);
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
 	if (rc == 0)
@@ -456,17 +455,17 @@ void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 		n->parent = to;
 		node_hash_add(fs, n);
 		list_add_tail(&n->sibling, &to->children);
-		ipc_mutex_lock(&n->lock);
+		store_begin(&n->so);
 		ns_touch(n, false);
-		ipc_mutex_unlock(&n->lock);
+		store_commit(&n->so, NULL);
 		/* both directories' contents changed (ls -t, make, backup tools look) */
-		ipc_mutex_lock(&from->lock);
+		store_begin(&from->so);
 		ns_touch(from, true);
-		ipc_mutex_unlock(&from->lock);
+		store_commit(&from->so, NULL);
 		if (to != from) {
-			ipc_mutex_lock(&to->lock);
+			store_begin(&to->so);
 			ns_touch(to, true);
-			ipc_mutex_unlock(&to->lock);
+			store_commit(&to->so, NULL);
 		}
 	}
 unlock:
@@ -476,4 +475,3 @@ unlock:
 		node_retire(victim, EIDRM);
 	fuse_reply_err(req, -rc);
 }
-

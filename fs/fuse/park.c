@@ -23,7 +23,7 @@ static void undefer(struct parked *p)
 	struct ipcfs *fs = p->node->fs;
 
 	/* Most requests never were deferred: no lock for them. A deferral happens under
-	 * n->lock, which every claimer holds or (park_answer) waited for through libfuse's
+	 * n->so, which every claimer holds or (park_answer) waited for through libfuse's
 	 * request lock, so a request deferred before its claim is seen so here. */
 	if (!__atomic_load_n(&p->deferred, __ATOMIC_ACQUIRE))
 		return;
@@ -58,7 +58,7 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 }
 
 /*
- * What an interrupt does to p, under n->lock. A queued p is taken out with EINTR, those behind
+ * What an interrupt does to p, under n->so. A queued p is taken out with EINTR, those behind
  * it may proceed (into done) and pollers must look again (into pw): returns true, and the
  * caller answers p. A p not queued yet is marked, and park_arm's caller answers EINTR; a p
  * claimed already is its claimer's to answer: false.
@@ -81,12 +81,7 @@ static bool park_claim_interrupted(struct parked *p, struct list_head *done, str
 	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
 	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
 	 * head kept from readers are readable once it leaves): pollers must look again. */
-	if (n->type->cancel) {
-		n->type->cancel(n, &p->w, done);
-	} else {
-		list_del(&p->w.link);
-		n->type->requeue(n, done);
-	}
+	n->type->cancel(n, &p->w, done);
 	poll_collect(n, pw);
 	return true;
 }
@@ -96,15 +91,13 @@ static bool park_claim_interrupted(struct parked *p, struct list_head *done, str
 static void park_interrupt_now(struct parked *p)
 {
 	struct node *n = p->node;
-	LIST_HEAD_DECL(done);
-	LIST_HEAD_DECL(pw);
+	struct store_after after;
 
-	ipc_mutex_lock(&n->lock);
-	if (park_claim_interrupted(p, &done, &pw))
-		list_add_tail(&p->w.link, &done); /* answered like any claimed request */
-	ipc_mutex_unlock(&n->lock);
-	park_finish(&done);
-	poll_notify(&pw);
+	park_after_init(&after);
+	store_begin(&n->so);
+	if (park_claim_interrupted(p, &after.done, &after.pw))
+		list_add_tail(&p->w.link, &after.done); /* answered like any claimed request */
+	store_commit(&n->so, &after);
 }
 
 /*
@@ -117,11 +110,11 @@ static void park_interrupt(fuse_req_t req, void *data)
 	struct node *n = p->node;
 	struct ipcfs *fs = n->fs;
 	bool ends = proc_signal_ends_wait(p->w.pid);
-	LIST_HEAD_DECL(done);
-	LIST_HEAD_DECL(pw);
+	struct store_after after;
 
 	(void)req;
-	ipc_mutex_lock(&n->lock);
+	park_after_init(&after);
+	store_begin(&n->so);
 	if (!ends && p->state != PARK_CLAIMED) {
 		/* a SIGCHLD or the like: wait on, watched (see park.h) */
 		ipc_mutex_lock(&fs->defer_lock);
@@ -131,22 +124,20 @@ static void park_interrupt(fuse_req_t req, void *data)
 			ipc_cond_notify(&fs->defer_cond, 1);
 		}
 		ipc_mutex_unlock(&fs->defer_lock);
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		return;
 	}
-	if (!park_claim_interrupted(p, &done, &pw)) {
-		ipc_mutex_unlock(&n->lock);
+	if (!park_claim_interrupted(p, &after.done, &after.pw)) {
+		store_end(&n->so);
 		return;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, &after); /* answers those the cancel let proceed */
 
 	/* We run under this request's lock: answer it without deregistering (libfuse clears the
 	 * callback when the reply frees the request). */
 	undefer(p);
 	n->type->complete(p);
 	park_put(p);
-	park_finish(&done);
-	poll_notify(&pw);
 }
 
 /*
@@ -254,22 +245,16 @@ bool park_arm(struct parked *p)
 	int rc;
 
 	fuse_req_interrupt_func(p->req, park_interrupt, p);
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (p->interrupted)
 		rc = -EINTR;
 	else if (n->dead)
 		rc = -n->dead_err; /* removed while the caller was allocating */
 	else
 		return true;
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	park_answer(p, rc);
 	return false;
-}
-
-void park_enqueue(struct parked *p, struct list_head *queue)
-{
-	p->state = PARK_QUEUED;
-	list_add_tail(&p->w.link, queue);
 }
 
 void park_queued(struct parked *p)
@@ -280,6 +265,30 @@ void park_queued(struct parked *p)
 static void park_wake(struct waiter *w, int rc, void *done)
 {
 	park_claim(container_of(w, struct parked, w), rc, done);
+}
+
+/* The after of a step (store.h): answer what the step claimed, then wake pollers. A step the
+ * store could not commit had no effect: its claimed requests get the store's error. */
+static void park_after(struct store_after *a, int rc)
+{
+	if (rc < 0) {
+		struct parked *p;
+
+		list_for_each_entry(p, &a->done, w.link) p->rc = rc;
+	}
+	park_finish(&a->done);
+	poll_notify(&a->pw);
+}
+
+void park_after_init(struct store_after *a)
+{
+	store_after_init(a, park_after);
+}
+
+struct model_waker park_step(struct store_after *a)
+{
+	park_after_init(a);
+	return park_waker(&a->done);
 }
 
 struct model_waker park_waker(struct list_head *done)
@@ -294,12 +303,6 @@ void park_claim(struct parked *p, int rc, struct list_head *done)
 	p->state = PARK_CLAIMED;
 	p->rc = rc;
 	list_add_tail(&p->w.link, done);
-}
-
-void park_kill_queue(struct list_head *queue, int rc, struct list_head *done)
-{
-	while (!list_empty(queue))
-		park_claim(list_first_entry(queue, struct parked, w.link), rc, done);
 }
 
 void park_finish(struct list_head *done)
@@ -321,9 +324,9 @@ void park_answer(struct parked *p, int rc)
 	fuse_req_interrupt_func(p->req, NULL, NULL);
 	undefer(p);
 	p->rc = rc;
-	ipc_mutex_lock(&p->node->lock); /* the watcher may still look at it */
+	store_begin(&p->node->so); /* the watcher may still look at it */
 	p->state = PARK_CLAIMED;
-	ipc_mutex_unlock(&p->node->lock);
+	store_end(&p->node->so);
 	p->node->type->complete(p);
 	park_put(p);
 }

@@ -6,20 +6,21 @@
  *
  * Life of a parked request:
  *
- *   park_new ──► park_arm ──► (n->lock held) ──► park_enqueue ──► QUEUED
+ *   park_new ──► park_arm ──► (a step on n begun) ──► the model queues p->w ──► park_queued
+ *                                                                          ──► QUEUED
  *                  │  registers the interrupt callback first, so no interrupt is missed
  *                  ├─ interrupted already, or the object removed: park_arm answers
  *                  │  (EINTR, or the object's death errno) and the caller just returns
  *                  └─ satisfiable after all: the caller applies it and answers (park_answer)
  *
- *   QUEUED ──► claimed under n->lock by exactly one of:
+ *   QUEUED ──► claimed inside a step on n by exactly one of:
  *                 a waker (serve: the wait is satisfied, its effect applied),
  *                 the interrupt callback (EINTR, no effect; the type's cancel takes it
  *                   out and lets those behind it proceed, and pollers are woken:
  *                   readiness may depend on the queue, as a semaphore's does),
  *                 kill (rm: EIDRM; unmount: EIO)
- *          ──► CLAIMED: the claimer answers after dropping n->lock (park_finish), and
- *              frees the request. Nobody else touches it.
+ *          ──► CLAIMED: the claimer answers once its step is committed (park_after_init,
+ *              park_finish), and frees the request. Nobody else touches it.
  *
  * Deferred interrupts: the kernel sends one INTERRUPT per request, for any signal with a
  * handler, and cannot restart the call afterwards (a daemon may not answer ERESTARTSYS). So
@@ -34,11 +35,11 @@
  *
  * Interrupt races (see FUSE-NOTES): the callback may run synchronously inside
  * fuse_req_interrupt_func, or concurrently with a waker on another thread. Both sides decide
- * under n->lock, and the state says who answers. Before a claimer other than the callback
+ * under n->so, and the state says who answers. Before a claimer other than the callback
  * answers, it deregisters the callback (fuse_req_interrupt_func(req, NULL, NULL)); libfuse
  * runs callbacks under the request's own lock, so that call also waits for a callback still
  * running, after which the parked request can be freed safely. Hence the rule: never hold
- * n->lock while answering or deregistering.
+ * n->so while answering or deregistering.
  */
 #ifndef IPCFS_PARK_H
 #define IPCFS_PARK_H
@@ -59,7 +60,7 @@ enum park_state {
 
 struct parked {
 	/* what the model sees of it: its queue link, caller, kind, argument (model.h). The link
-	 * is in an object's wait queue while QUEUED, then in a claimer's done list; n->lock */
+	 * is in an object's wait queue while QUEUED, then in a claimer's done list; n->so */
 	struct waiter w;
 	struct list_head dlink;	  /* in fs->deferred; protected by fs->defer_lock */
 	bool deferred;		  /* in fs->deferred; written under fs->defer_lock, atomically */
@@ -67,8 +68,8 @@ struct parked {
 	fuse_req_t req;		  /* immutable */
 	struct node *node;	  /* holds a node reference; immutable */
 	struct handle *h;	  /* the handle it came through; immutable */
-	enum park_state state;	  /* protected by node->lock */
-	bool interrupted;	  /* the interrupt came while PARK_NEW; protected by node->lock */
+	enum park_state state;	  /* protected by n->so */
+	bool interrupted;	  /* the interrupt came while PARK_NEW; protected by n->so */
 	int rc;			  /* what to answer: 0 success or -errno; set by the claimer */
 	struct fuse_file_info fi; /* opens: what to answer with */
 };
@@ -78,25 +79,31 @@ struct parked {
 struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg);
 
 /*
- * park_arm - register the interrupt callback, then take n->lock. Returns true with n->lock
+ * park_arm - register the interrupt callback, then take n->so. Returns true with n->so
  * held if the request may be queued. Returns false, with no lock held and p answered and
  * freed, if it was interrupted already (EINTR) or the object has been removed meanwhile
  * (n->dead_err).
  */
 bool park_arm(struct parked *p);
 
-/* park_enqueue - append p to queue (FIFO). n->lock held. */
-void park_enqueue(struct parked *p, struct list_head *queue);
-
-/* park_queued - the model queued p->w (it answered MODEL_WOULD_BLOCK). n->lock held. */
+/* park_queued - the model queued p->w (it answered MODEL_WOULD_BLOCK). inside a step on n. */
 void park_queued(struct parked *p);
 
 /* park_waker - the waker (model.h) to give the model: each waiter it hands back is a parked
  * request, claimed with its rc into done, to be answered by park_finish(done). */
 struct model_waker park_waker(struct list_head *done);
 
+/* park_after_init - an after for a step (store.h): once the step is committed, every request
+ * claimed into a->done (by park_waker(&a->done) or park_claim) is answered
+ * through park_finish, and the poll notifications collected into a->pw are sent. */
+void park_after_init(struct store_after *a);
+
+/* park_step - park_after_init(a), and the waker that claims into a->done: what a face gives
+ * the model for one step. */
+struct model_waker park_step(struct store_after *a);
+
 /* park_claim - take p out of its queue (if it still is in one) to be answered with rc; append
- * it to done. The caller has applied p's effect (if rc == 0). n->lock held. */
+ * it to done. The caller has applied p's effect (if rc == 0). inside a step on n. */
 void park_claim(struct parked *p, int rc, struct list_head *done);
 
 /* park_finish - answer and free every request of done, through its type's complete().
@@ -106,9 +113,6 @@ void park_finish(struct list_head *done);
 /* park_answer - answer p, armed but never queued, with rc (the caller applied its effect if
  * rc == 0) and free it. No lock held. */
 void park_answer(struct parked *p, int rc);
-
-/* park_kill_queue - claim every request of queue with rc. n->lock held. */
-void park_kill_queue(struct list_head *queue, int rc, struct list_head *done);
 
 /* park_start - start the watcher of deferred interrupts (after the daemon forked). Returns 0
  * or -errno. park_stop - stop it; every parked request has been answered. */

@@ -10,7 +10,7 @@
  * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
  *
- * Locking: node->lock protects the struct msem and the parked requests in its queues.
+ * Locking: n->so protects the struct msem and the parked requests in its queues.
  */
 #include "ipcfs.h"
 #include "park.h"
@@ -25,7 +25,7 @@
 
 static struct msem *sem_of(struct node *n)
 {
-	return n->obj;
+	return store_state(&n->so);
 }
 
 static int sem_init_obj(struct node *n)
@@ -39,39 +39,36 @@ static void sem_destroy(struct node *n)
 	msem_fini(sem_of(n));
 }
 
-/* After a change of state: answer who can proceed, then wake pollers. Drops node->lock. */
-static void sem_unlock_and_notify(struct node *n, struct list_head *done)
+/* End a step that changed the state: commit it; then those it served are answered and
+ * pollers woken (park_after_init). */
+static void sem_commit(struct node *n, struct store_after *after)
 {
-	LIST_HEAD_DECL(pw);
-
-	poll_collect(n, &pw);
-	ipc_mutex_unlock(&n->lock);
-	park_finish(done);
-	poll_notify(&pw);
+	poll_collect(n, &after->pw);
+	store_commit(&n->so, after);
 }
 
 /* Add units, given by tid. Returns 0, -EOVERFLOW or the object's death errno; changes nothing
  * on error. */
 static int sem_post(struct node *n, pid_t tid, uint32_t units)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	int rc;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead) {
 		int err = n->dead_err;
 
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		return -err;
 	}
 	rc = msem_post(sem_of(n), tid, units, &wk);
 	if (rc < 0) {
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		return rc;
 	}
 	ns_touch(n, true);
-	sem_unlock_and_notify(n, &done);
+	sem_commit(n, &after);
 	return 0;
 }
 
@@ -94,23 +91,23 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	struct waiter probe = {
 		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind, .arg = units
 	};
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	struct parked *p;
 	int rc;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead)
 		rc = -n->dead_err;
 	else if ((rc = msem_wait(sem_of(n), &probe, false, &wk)) == MODEL_WOULD_BLOCK &&
 		 (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
-		sem_unlock_and_notify(n, &done);
+		sem_commit(n, &after);
 		sem_reply(req, kind, size, rc);
 		return;
 	}
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 
 	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
 	p = park_new(req, h, kind, units);
@@ -122,12 +119,12 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	if (!park_arm(p))
 		return;
 	if (msem_wait(sem_of(n), &p->w, true, &wk) == MODEL_DONE) {
-		sem_unlock_and_notify(n, &done);
+		sem_commit(n, &after);
 		park_answer(p, 0);
 		return;
 	}
 	park_queued(p);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL); /* its place in the queue */
 }
 
 static void sem_complete(struct parked *p)
@@ -154,14 +151,14 @@ static void sem_cancel(struct node *n, struct waiter *w, struct list_head *done)
 
 static void sem_kill(struct node *n, int err)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	n->dead = true;
 	n->dead_err = err;
 	msem_kill(sem_of(n), err, &wk);
-	sem_unlock_and_notify(n, &done);
+	sem_commit(n, &after);
 }
 
 static int sem_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -212,13 +209,13 @@ static void sem_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *p
 	struct node *n = h->node;
 	unsigned revents = POLLOUT | POLLWRNORM;
 
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (n->dead)
 		revents |= POLLIN | POLLRDNORM | POLLERR;
 	else if (msem_readable(sem_of(n)))
 		revents |= POLLIN | POLLRDNORM;
 	poll_arm(h, pw);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	fuse_reply_poll(req, revents);
 }
 
@@ -227,27 +224,27 @@ static const char *const sem_xattrs[] = { "paused", NULL };
 static int sem_getxattr(struct node *n, const char *name, uint64_t *value)
 {
 	(void)name; /* the only one */
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	*value = sem_of(n)->paused;
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	return 0;
 }
 
 static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 {
-	LIST_HEAD_DECL(done);
-	struct model_waker wk = park_waker(&done);
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
 	int rc;
 
 	(void)name;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = msem_set_paused(sem_of(n), value, &wk);
 	if (rc < 0) {
-		ipc_mutex_unlock(&n->lock);
+		store_end(&n->so);
 		return rc;
 	}
 	ns_touch(n, false);
-	sem_unlock_and_notify(n, &done);
+	sem_commit(n, &after);
 	return 0;
 }
 

@@ -16,7 +16,7 @@
  * - rm leaves open descriptors and mappings working, as with /dev/shm: the contents live until
  *   the last one is gone. Nothing ever waits here: no request is parked, no poller notified.
  *
- * Locking: node->lock protects the struct mshm and its pages; the model is called with it
+ * Locking: n->so protects the struct mshm and its pages; the model is called with it
  * held, and requests are answered after dropping it.
  */
 #include "ipcfs.h"
@@ -29,7 +29,7 @@
 
 static struct mshm *shm_of(struct node *n)
 {
-	return n->obj;
+	return store_state(&n->so);
 }
 
 static int shm_init_obj(struct node *n)
@@ -49,11 +49,11 @@ static int shm_truncate(struct node *n, off_t size)
 
 	if (size < 0)
 		return -EINVAL;
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = mshm_truncate(shm_of(n), (uint64_t)size);
 	if (rc == MODEL_DONE)
 		ns_touch(n, true);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL);
 	return rc;
 }
 
@@ -79,10 +79,10 @@ static void shm_read(fuse_req_t req, struct handle *h, size_t size, off_t off, i
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (off >= 0)
 		len = mshm_read(shm_of(n), buf, size, (uint64_t)off);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 	fuse_reply_buf(req, buf, len);
 	free(buf);
 }
@@ -102,11 +102,11 @@ static void shm_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 		fuse_reply_write(req, 0); /* no lock, and no mtime: nothing was written */
 		return;
 	}
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	rc = mshm_write(shm_of(n), buf, size, (uint64_t)off);
 	if (rc == MODEL_DONE)
 		ns_touch(n, true);
-	ipc_mutex_unlock(&n->lock);
+	store_commit(&n->so, NULL);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -127,10 +127,10 @@ static void shm_kill(struct node *n, int err)
 	/* Open descriptors and mappings (a mapping keeps its file open) keep working after rm,
 	 * as with /dev/shm. With none, nobody can reach the contents again: give the memory
 	 * back now rather than when the kernel forgets the inode, a moment later. */
-	ipc_mutex_lock(&n->lock);
+	store_begin(&n->so);
 	if (list_empty(&n->handles))
 		mshm_truncate(shm_of(n), 0);
-	ipc_mutex_unlock(&n->lock);
+	store_end(&n->so);
 }
 
 static void shm_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)

@@ -6,7 +6,7 @@
  * - Each open takes one snapshot of every object (snapshot.h) and renders the file from it
  *   into a buffer the handle keeps; reads at any offset serve that buffer, so one open sees
  *   one consistent document however long it takes to read, and `cat` twice sees two.
- * - A snapshot locks every object at once (ns_lock, then each node->lock in fs->all_nodes
+ * - A snapshot locks every object at once (ns_lock, then each n->so in fs->all_nodes
  *   order; no other path holds two node locks), so holders and waiters of different objects
  *   are seen at the same instant: the deadlock matrices never mix two moments, which could
  *   show a cycle that never existed. Nothing is answered, woken or changed meanwhile; the
@@ -59,7 +59,7 @@ static size_t resolve(struct snap_proc *p, size_t n, bool drop)
 	return w;
 }
 
-/* One object's generic part and its type's. n->lock held. */
+/* One object's generic part and its type's. inside a step on n. */
 static void inspect_node(struct node *n, struct snapshot *s, const char *path)
 {
 	struct snap_obj *o = snapshot_add_obj(s);
@@ -112,11 +112,11 @@ static bool searchable(struct node *d, const struct reader *r)
 
 	if (r->uid == 0)
 		return true;
-	ipc_mutex_lock(&d->lock);
+	store_begin(&d->so);
 	mode = d->mode;
 	uid = d->uid;
 	gid = d->gid;
-	ipc_mutex_unlock(&d->lock);
+	store_end(&d->so);
 	if (r->uid == uid)
 		return mode & S_IXUSR;
 	in_group = r->gid == gid;
@@ -164,7 +164,7 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 			nodes[nshown++] = n;
 	}
 	for (size_t i = 0; i < nshown; i++) {
-		ipc_mutex_lock(&nodes[i]->lock);
+		store_begin(&nodes[i]->so);
 		if (ns_path_locked(nodes[i], path, PATH_MAX) == 0)
 			inspect_node(nodes[i], s, path);
 	}
@@ -174,7 +174,7 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	s->max_objects = fs->max_objects;
 	s->max_memory = fs->budget.max;
 	for (size_t i = 0; i < nshown; i++)
-		ipc_mutex_unlock(&nodes[i]->lock);
+		store_end(&nodes[i]->so);
 	ipc_mutex_unlock(&fs->ns_lock);
 	free(nodes);
 	free(path);
