@@ -56,8 +56,7 @@ static void fifo_commit(struct node *n, struct store_after *after)
 {
 	struct ipc_ring *drained = mfifo_trim(fifo_of(n));
 
-	poll_collect(n, &after->pw);
-	store_commit(&n->so, after);
+	park_commit(n, after);
 	free(drained);
 }
 

@@ -45,14 +45,6 @@ static void mq_destroy(struct node *n)
 	mmq_fini(mq_of(n));
 }
 
-/* End a step that changed the state: commit it; then those it served are answered and
- * pollers woken (park_after_init). */
-static void mq_commit(struct node *n, struct store_after *after)
-{
-	poll_collect(n, &after->pw);
-	store_commit(&n->so, after);
-}
-
 /* Answer the served receive w of req with its bytes. If the caller is gone, they go back to
  * the queue (or its open) for the next receive. No lock held. */
 static void mq_reply_got(struct node *n, fuse_req_t req, struct waiter *w)
@@ -66,7 +58,7 @@ static void mq_reply_got(struct node *n, fuse_req_t req, struct waiter *w)
 	}
 	store_begin(&n->so);
 	mmq_putback(mq_of(n), w, &wk);
-	mq_commit(n, &after);
+	park_commit(n, &after);
 }
 
 static int mq_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -106,7 +98,7 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 	if (rc == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
-		mq_commit(n, &after); /* a message taken: room for a parked send */
+		park_commit(n, &after); /* a message taken: room for a parked send */
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
 		else
@@ -130,7 +122,7 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 		store_commit(&n->so, NULL); /* its place in the queue */
 		return;
 	}
-	mq_commit(n, &after);
+	park_commit(n, &after);
 	park_answer(p, rc);
 }
 
@@ -166,7 +158,7 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 	if (rc != MODEL_WOULD_BLOCK) {
 		if (rc == MODEL_DONE)
 			ns_touch(n, true);
-		mq_commit(n, &after); /* a parked receive may have been handed it */
+		park_commit(n, &after); /* a parked receive may have been handed it */
 		mmq_msg_free(mq_of(n), (struct mmq_msg *)(uintptr_t)probe.arg); /* 0 once sent */
 		if (rc < 0)
 			fuse_reply_err(req, -rc);
@@ -192,7 +184,7 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 		store_commit(&n->so, NULL); /* its place in the queue */
 		return;
 	}
-	mq_commit(n, &after);
+	park_commit(n, &after);
 	park_answer(p, rc);
 }
 
@@ -227,7 +219,7 @@ static void mq_kill(struct node *n, int err)
 	n->dead = true;
 	n->dead_err = err;
 	mmq_kill(mq_of(n), err, &wk);
-	mq_commit(n, &after);
+	park_commit(n, &after);
 }
 
 static void mq_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
@@ -291,7 +283,7 @@ static int mq_setxattr(struct node *n, const char *name, uint64_t value)
 		return rc;
 	}
 	ns_touch(n, false);
-	mq_commit(n, &after); /* more room: parked sends may have gone in */
+	park_commit(n, &after); /* more room: parked sends may have gone in */
 	return 0;
 }
 

@@ -267,8 +267,7 @@ static void mutex_kill(struct node *n, int err)
 	n->dead = true;
 	n->dead_err = err;
 	mmutex_kill(mutex_of(n), err, &wk);
-	poll_collect(n, &after.pw);
-	store_commit(&n->so, &after);
+	park_commit(n, &after);
 }
 
 static void mutex_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)

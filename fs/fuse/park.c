@@ -285,6 +285,12 @@ void park_after_init(struct store_after *a)
 	store_after_init(a, park_after);
 }
 
+void park_commit(struct node *n, struct store_after *a)
+{
+	poll_collect(n, &a->pw);
+	store_commit(&n->so, a);
+}
+
 struct model_waker park_step(struct store_after *a)
 {
 	park_after_init(a);

@@ -102,6 +102,11 @@ void park_after_init(struct store_after *a);
  * the model for one step. */
 struct model_waker park_step(struct store_after *a);
 
+/* park_commit - end a step on n that changed its state: its pollers must look again (they are
+ * collected into a->pw), and the step is committed (store_commit), after which a's requests
+ * are answered and the pollers notified. */
+void park_commit(struct node *n, struct store_after *a);
+
 /* park_claim - take p out of its queue (if it still is in one) to be answered with rc; append
  * it to done. The caller has applied p's effect (if rc == 0). inside a step on n. */
 void park_claim(struct parked *p, int rc, struct list_head *done);

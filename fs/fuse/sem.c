@@ -39,14 +39,6 @@ static void sem_destroy(struct node *n)
 	msem_fini(sem_of(n));
 }
 
-/* End a step that changed the state: commit it; then those it served are answered and
- * pollers woken (park_after_init). */
-static void sem_commit(struct node *n, struct store_after *after)
-{
-	poll_collect(n, &after->pw);
-	store_commit(&n->so, after);
-}
-
 /* Add units, given by tid. Returns 0, -EOVERFLOW or the object's death errno; changes nothing
  * on error. */
 static int sem_post(struct node *n, pid_t tid, uint32_t units)
@@ -68,7 +60,7 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 		return rc;
 	}
 	ns_touch(n, true);
-	sem_commit(n, &after);
+	park_commit(n, &after);
 	return 0;
 }
 
@@ -103,7 +95,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 		 (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
-		sem_commit(n, &after);
+		park_commit(n, &after);
 		sem_reply(req, kind, size, rc);
 		return;
 	}
@@ -119,7 +111,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	if (!park_arm(p))
 		return;
 	if (msem_wait(sem_of(n), &p->w, true, &wk) == MODEL_DONE) {
-		sem_commit(n, &after);
+		park_commit(n, &after);
 		park_answer(p, 0);
 		return;
 	}
@@ -158,7 +150,7 @@ static void sem_kill(struct node *n, int err)
 	n->dead = true;
 	n->dead_err = err;
 	msem_kill(sem_of(n), err, &wk);
-	sem_commit(n, &after);
+	park_commit(n, &after);
 }
 
 static int sem_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
@@ -244,7 +236,7 @@ static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 		return rc;
 	}
 	ns_touch(n, false);
-	sem_commit(n, &after);
+	park_commit(n, &after);
 	return 0;
 }
 
