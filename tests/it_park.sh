@@ -97,15 +97,23 @@ test_park_interrupts_racing_posts_keep_the_count_exact() {
 }
 
 # timeout_storm SEM COMMAND...: 6 loops of 25 runs of COMMAND (a P on SEM), each under timeout
-# with a limit of 10-50 ms, racing with a V on SEM every 1-9 ms while any loop runs. Sets
-# POSTED and STATUS (the commands' exit statuses, one a line).
+# with a limit of twice a caller's start-up (measured here: a few ms, far more under the
+# sanitizers on a loaded machine) plus 10-50 ms, racing with a V on SEM every 1-9 ms while any
+# loop runs. Sets POSTED and STATUS (the commands' exit statuses, one a line).
 timeout_storm() {
-	local sem=$1 w
+	local sem=$1 w t0 start_ms ms
 	shift
 	POSTED=0
+	t0=$(now_ms)
+	for w in 1 2 3 4 5; do
+		ASAN_OPTIONS=$NO_LEAK_CHECK "$CB" -H TERM "$sem" open >/dev/null
+	done
+	start_ms=$((($(now_ms) - t0) / 5))
 	for w in 1 2 3 4 5 6; do
 		for _ in $(seq 25); do
-			timeout -s TERM --preserve-status 0.0$((RANDOM % 5 + 1)) "$@" >/dev/null
+			ms=$((2 * start_ms + 10 + RANDOM % 41))
+			timeout -s TERM --preserve-status "$((ms / 1000)).$(printf %03d $((ms % 1000)))" \
+				"$@" >/dev/null
 			echo $?
 		done >"$WORK/rc.$w" 2>/dev/null &
 	done
