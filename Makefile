@@ -23,10 +23,12 @@ else
 BUILD ?= build/$(subst $(comma),-,$(SANITIZE))
 endif
 
-DEPS := fuse3 cmocka
+DEPS := fuse3 cmocka libcurl json-c
 # Recursive (=) on purpose: expanded when a recipe runs, after the deps target installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(DEPS))
 FUSE_LIBS  = $(shell pkg-config --libs fuse3)
+# the etcd store's client (fs/store/etcd/): HTTP and JSON
+STORE_LIBS = $(shell pkg-config --libs libcurl json-c)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
@@ -45,7 +47,7 @@ LIB     := $(BUILD)/libipc.a
 # The daemon, in floors (docs/design.md): fs/fuse/ the FUSE face, fs/model/ the object model,
 # fs/store/ where the state lives, fs/inspect/ the snapshot and deadlock code the daemon shares
 # with ipcctl. fs/fuse/main.c plus libipcfs.a (everything else), which the unit tests link too.
-FS_SRC  := $(wildcard fs/fuse/*.c fs/model/*.c fs/store/*.c fs/inspect/*.c)
+FS_SRC  := $(wildcard fs/fuse/*.c fs/model/*.c fs/store/*.c fs/store/*/*.c fs/inspect/*.c)
 FS_OBJ  := $(FS_SRC:%.c=$(BUILD)/%.o)
 FSLIB_OBJ := $(filter-out $(BUILD)/fs/fuse/main.o,$(FS_OBJ))
 FSLIB   := $(BUILD)/libipcfs.a
@@ -74,7 +76,7 @@ all: $(LIB) $(IPCFS) $(IPCCTL) $(TEST_BIN) $(CLIENT_BIN)
 # Installs what is missing (scripts/install-deps.sh), once, before compiling.
 deps:
 	@pkg-config --exists $(DEPS) 2>/dev/null && command -v setfattr >/dev/null && \
-		command -v python3 >/dev/null || \
+		command -v python3 >/dev/null && command -v etcd >/dev/null || \
 		scripts/install-deps.sh
 
 $(BUILD)/%.o: %.c Makefile | deps
@@ -94,13 +96,13 @@ $(INSPECTLIB): $(INSPECT_OBJ)
 	$(AR) rcs $@ $^
 
 $(IPCFS): $(BUILD)/fs/fuse/main.o $(FSLIB) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(STORE_LIBS)
 
 $(IPCCTL): $(IPCCTL_OBJ) $(INSPECTLIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(FSLIB) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(CMOCKA_LIBS) -lrt
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS) -lrt
 
 test: all
 	@tests/run.sh $(BUILD) $(TEST_BIN) $(IT_SH)

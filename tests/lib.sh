@@ -180,7 +180,14 @@ unmount_ipcfs() {
 	fi
 }
 
+# Functions cleanup runs first, in order (tests/etcd.sh adds the stop of its members).
+CLEANUP_HOOKS=()
+
 cleanup() {
+	local hook
+	for hook in "${CLEANUP_HOOKS[@]}"; do
+		"$hook"
+	done
 	# stopping the daemon answers every caller still blocked in it with EIO, so a failed
 	# test's leftover background processes end too
 	unmount_ipcfs
