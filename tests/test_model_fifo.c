@@ -177,6 +177,39 @@ static void test_model_fifo_big_write_served_piecewise_in_order(void **state)
 	mfifo_fini(&f);
 }
 
+/* A read that empties the ring takes the rest straight from the writes waiting, in order: a
+ * write larger than the FIFO needs one read, not one per ring's worth. */
+static void test_model_fifo_a_read_takes_past_the_ring_from_waiting_writes(void **state)
+{
+	struct mfifo f;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct mfifo_bytes b1, b2;
+	struct waiter w1, w2;
+
+	(void)state;
+	fifo_with(&f, 8, 1 << 20);
+	write_make(&w1, &b1, &wr, "0123456789ABCDEFGHIJ");
+	assert_int_equal(mfifo_write(&f, &w1, true, &wk), MODEL_WOULD_BLOCK);
+	write_make(&w2, &b2, &wr, "xy");
+	assert_int_equal(mfifo_write(&f, &w2, true, &wk), MODEL_WOULD_BLOCK);
+	/* 8 from the ring, 4 from the head write; its last 8 then fill the ring it emptied */
+	assert_string_equal(take(&f, &rd, 12, &wk), "0123456789AB");
+	assert_int_equal(w1.size, 20);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &w1);
+	assert_int_equal(w2.size, 0);
+	/* the ring, then the next write straight */
+	assert_string_equal(take(&f, &rd, 64, &wk), "CDEFGHIJxy");
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[1], &w2);
+	assert_int_equal(mfifo_write_result(&w1, r.rc[0]), 20);
+	assert_int_equal(mfifo_write_result(&w2, r.rc[1]), 2);
+	assert_int_equal(mfifo_used(&f), 0);
+	assert_true(list_empty(&f.writeq));
+	mfifo_fini(&f);
+}
+
 /* An atomic write waiting for room holds back a later one that would fit. */
 static void test_model_fifo_later_write_does_not_overtake_a_waiting_one(void **state)
 {
@@ -649,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_model_fifo_bytes_come_out_in_order),
 		cmocka_unit_test(test_model_fifo_atomic_writes_up_to_the_limit),
 		cmocka_unit_test(test_model_fifo_big_write_served_piecewise_in_order),
+		cmocka_unit_test(test_model_fifo_a_read_takes_past_the_ring_from_waiting_writes),
 		cmocka_unit_test(test_model_fifo_later_write_does_not_overtake_a_waiting_one),
 		cmocka_unit_test(test_model_fifo_waiting_reads_served_in_order),
 		cmocka_unit_test(test_model_fifo_write_hands_over_then_buffers_the_rest),

@@ -28,9 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A parked write's copy of its bytes: p->w.arg points to b. */
+/* A parked write's copy of the bytes that did not go in at once: p->w.arg points to b. To the
+ * model it is a write of those bytes alone; its answer counts the ones before too. */
 struct fifo_copy {
 	struct mfifo_bytes b; /* b.data points to data */
+	size_t before;	      /* bytes of the write that went in before it parked */
 	unsigned char data[];
 };
 
@@ -179,8 +181,8 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 		return;
 	}
 
-	/* The rest must wait for room: keep a copy of the bytes. */
-	c = malloc(sizeof(*c) + size);
+	/* The rest must wait for room: keep a copy of it (not of what went in already). */
+	c = malloc(sizeof(*c) + size - probe.size);
 	p = c ? park_new(req, h, FIFO_WRITE, (uint64_t)(uintptr_t)&c->b) : NULL;
 	if (!p) {
 		free(c);
@@ -190,10 +192,11 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 			fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	memcpy(c->data, buf, size);
+	memcpy(c->data, buf + probe.size, size - probe.size);
 	c->b.data = c->data;
-	c->b.len = size;
-	p->w.size = probe.size;
+	c->b.len = size - probe.size;
+	c->before = probe.size;
+	p->w.size = 0;
 	if (!park_arm(p))
 		return;		/* answered with the short count if some bytes went in */
 	wk = park_step(&after); /* a second step: the first one's after is spent */
@@ -210,13 +213,18 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 static void fifo_complete(struct parked *p)
 {
 	if (p->w.kind == FIFO_WRITE) {
+		struct fifo_copy *c =
+			container_of((struct mfifo_bytes *)(uintptr_t)p->w.arg, struct fifo_copy, b);
 		ssize_t rc = mfifo_write_result(&p->w, p->rc);
 
+		/* what went in before it parked counts: a short write rather than an error */
+		if (c->before)
+			rc = rc < 0 ? (ssize_t)c->before : rc + (ssize_t)c->before;
 		if (rc < 0)
 			fuse_reply_err(p->req, (int)-rc);
 		else
 			fuse_reply_write(p->req, (size_t)rc);
-		free(container_of((struct mfifo_bytes *)(uintptr_t)p->w.arg, struct fifo_copy, b));
+		free(c);
 		return;
 	}
 	if (p->rc)

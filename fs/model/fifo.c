@@ -157,13 +157,44 @@ void mfifo_close(struct mfifo *f, const struct model_open *op, struct model_wake
 	serve(f, wk); /* the last writer gone: waiting reads that saw one get end of file */
 }
 
+/*
+ * A read that emptied the ring and wants room more bytes takes them straight from the writes
+ * waiting, in order, as a pipe's reader takes a sleeping writer's bytes: one READ for a write
+ * larger than the FIFO, not one per ring's worth, and no copy through the ring. The bytes
+ * come after the ring's, so the order is kept; a write taken whole is served. Returns the
+ * bytes copied to dst.
+ */
+static size_t take_from_writers(struct mfifo *f, char *dst, size_t room, struct model_waker *wk)
+{
+	size_t took = 0;
+
+	while (took < room && mfifo_used(f) == 0 && !list_empty(&f->writeq)) {
+		struct waiter *hw = list_first_entry(&f->writeq, struct waiter, link);
+		const struct mfifo_bytes *b = bytes_of(hw);
+		size_t n = b->len - hw->size < room - took ? b->len - hw->size : room - took;
+
+		memcpy(dst + took, b->data + hw->size, n);
+		hw->size += n;
+		took += n;
+		if (hw->size < b->len)
+			break;
+		list_del(&hw->link);
+		model_wake(wk, hw, 0);
+	}
+	return took;
+}
+
 int mfifo_read(struct mfifo *f, struct waiter *w, bool queue, struct model_waker *wk)
 {
 	if (w->size == 0)
 		return MODEL_DONE;
 	/* a read that others wait ahead of does not overtake them */
 	if (mfifo_used(f) > 0 && list_empty(&f->readq)) {
-		w->size = (size_t)ipc_ring_tryread(f->ring, (void *)(uintptr_t)w->arg, w->size);
+		char *buf = (char *)(uintptr_t)w->arg;
+		size_t want = w->size;
+
+		w->size = (size_t)ipc_ring_tryread(f->ring, buf, want);
+		w->size += take_from_writers(f, buf + w->size, want - w->size, wk);
 		w->op->state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		serve(f, wk); /* the room it made may let waiting writes in */
 		return MODEL_DONE;
