@@ -6,11 +6,13 @@
  *
  *   bench_nullfs [-f] [-d] [-s] [-o max_threads=N,...] MOUNTPOINT
  *
- * The root holds two files, answered at once and without any state:
+ * The root holds three files, answered at once and without any state:
  * - null: READ answers 0 bytes, WRITE answers the size written (a null operation);
- * - zero: READ answers the size asked, zeros; WRITE as null (for data-carrying requests).
- * Both are opened direct_io + nonseekable like an IPC object, and are looked up the way ipcfs
- * looks up an IPC object (fs/fuse/ns.c, walk_inode): entry timeout 0, so that every path walk sends a
+ * - zero: READ answers the size asked, zeros; WRITE as null (for data-carrying requests);
+ * - msg: a READ at offset 0 answers "x\n", any other 0 bytes: what `cat` of a queue holding
+ *   one message receives (two READs), for its floor.
+ * All are opened direct_io + nonseekable like an IPC object, and are looked up the way ipcfs
+ * looks up an IPC object (fs/fuse/alias.c, alias_walk): entry timeout 0, so that every path walk sends a
  * LOOKUP, and an inode of the walk's own: the inode handed to the previous walk again while no
  * file is open through it and no walk holds it unopened, else a new one. Attribute timeouts and
  * the negative entry's are ipcfs's (fs/defaults.h). Extended attributes exist but are all
@@ -33,15 +35,17 @@
 
 #define ZERO_MAX (1024 * 1024) /* the largest READ the kernel sends (max_read) */
 
-enum kind { KIND_NULL = 0, KIND_ZERO = 1 };
+enum kind { KIND_NULL = 0, KIND_ZERO = 1, KIND_MSG = 2 };
 
-#define NKINDS 2
+#define NKINDS 3
+#define KIND_BITS 2 /* an inode number's low bits: its kind */
+#define KIND_OF(ino) ((unsigned)((ino) & ((1u << KIND_BITS) - 1)))
 
-static const char *const names[NKINDS] = { "null", "zero" };
+static const char *const names[NKINDS] = { "null", "zero", "msg" };
 static const char zeros[ZERO_MAX];
 
-/* The inode of the last walk of each file, as ns.c's walk_inode: protected by lock. Inode
- * numbers are 2k + kind, k > 0. */
+/* The inode of the last walk of each file, as alias.c's alias_walk: protected by lock. Inode
+ * numbers are (k << KIND_BITS) + kind, k > 0. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t last_k = 0;
 static struct walk {
@@ -57,7 +61,7 @@ static fuse_ino_t walk_inode(unsigned kind)
 
 	pthread_mutex_lock(&lock);
 	if (!w->ino || w->lent || w->opens) {
-		w->ino = (++last_k << 1) | kind;
+		w->ino = (++last_k << KIND_BITS) | kind;
 		w->opens = 0;
 	}
 	w->lent = true;
@@ -69,7 +73,7 @@ static fuse_ino_t walk_inode(unsigned kind)
 /* An open (delta 1) or release (-1) of ino: counted while it is its file's walk inode. */
 static void walk_count(fuse_ino_t ino, int delta)
 {
-	struct walk *w = &walks[ino & 1];
+	struct walk *w = &walks[KIND_OF(ino)];
 
 	pthread_mutex_lock(&lock);
 	if (w->ino == ino) {
@@ -177,10 +181,11 @@ static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void null_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	(void)off;
 	(void)fi;
-	if ((ino & 1) == KIND_ZERO)
+	if (KIND_OF(ino) == KIND_ZERO)
 		fuse_reply_buf(req, zeros, size < ZERO_MAX ? size : ZERO_MAX);
+	else if (KIND_OF(ino) == KIND_MSG && off == 0)
+		fuse_reply_buf(req, "x\n", size < 2 ? size : 2);
 	else
 		fuse_reply_buf(req, NULL, 0);
 }
