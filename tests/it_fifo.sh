@@ -420,6 +420,30 @@ test_fifo_rm_gives_a_parked_writer_eidrm() {
 	expect_eq "$(tail -1 "$WORK/io.out")" "write EIDRM" "the parked write after rm"
 }
 
+# A waiting read holds a buffer for its whole wait: it is charged to -o max_memory and no
+# larger than the FIFO (cat asks 128 KiB of a 64 KiB FIFO), and given back when the read ends.
+test_fifo_waiting_reads_are_charged_to_the_budget() {
+	touch fifo/cw
+	local m0 m1 m2 pids=() i
+	memory() { sed -n '1s/.* memory=\([0-9]*\) .*/\1/p' .ipcfs/status; }
+	m0=$(memory)
+	for i in 1 2 3 4 5 6 7 8; do
+		cat fifo/cw >/dev/null &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait_blocked "$i" fifo/cw
+	done
+	m1=$(memory)
+	expect_eq "$((m1 - m0))" $((8 * 65536)) "bytes charged for 8 waiting reads"
+	echo x >fifo/cw # one reader gets it; the writer gone, the others see end of file
+	for i in "${pids[@]}"; do
+		wait_exit "$i" 3000
+	done
+	m2=$(memory)
+	expect_eq "$m2" "$m0" "the budget once the reads ended"
+}
+
 mount_ipcfs
 run_test test_fifo_cat_first_then_seq_100000
 run_test test_fifo_two_echos_then_cat
@@ -444,6 +468,7 @@ run_test test_fifo_poll_readiness
 run_test test_fifo_rm_gives_parked_readers_eidrm
 run_test test_fifo_rm_fails_later_io_on_open_descriptors
 run_test test_fifo_rm_gives_a_parked_writer_eidrm
+run_test test_fifo_waiting_reads_are_charged_to_the_budget
 unmount_ipcfs
 
 test_fifo_capacity_mount_option() {

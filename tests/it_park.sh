@@ -216,7 +216,7 @@ test_park_10000_blocked_callers_hold_no_threads() {
 		pids[i]=$!
 	done
 	for i in 1 2 3 4; do
-		wait_until 60 grep -q 'blocked\|stuck' "$WORK/scale.$i" ||
+		wait_until 160 grep -q 'blocked\|stuck' "$WORK/scale.$i" ||
 			fail "the callers of process $i never blocked"
 	done
 	# queued after the 10,000 reads: once answered, all of them are in the daemon
@@ -366,6 +366,6 @@ run_test test_park_interrupts_racing_posts_keep_the_count_exact
 run_test test_park_timeout_racing_posts_keep_the_count_exact
 run_test test_park_timeout_cat_racing_posts_creates_no_units
 run_test test_park_sigkill_racing_posts
-run_test test_park_10000_blocked_callers_hold_no_threads 150
+run_test test_park_10000_blocked_callers_hold_no_threads 300
 run_test test_park_sigterm_answers_parked_callers_with_eio
 finish

@@ -7,7 +7,7 @@ build=$1
 shift
 passed=0
 failed=0
-per_test_timeout=${IPC_TEST_TIMEOUT:-300}
+per_test_timeout=${IPC_TEST_TIMEOUT:-600}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

@@ -568,6 +568,33 @@ static void test_model_mq_putback_keeps_the_message_first_in_line(void **state)
 
 /* The bytes of a partial read that could not be delivered are unread again, as are the rest
  * of a message and its end. */
+/* A reader gone after the first part of a message was handed to it: the message goes back to
+ * the queue whole, first in line, for any other open to receive. */
+static void test_model_mq_putback_of_a_first_part_requeues_the_message(void **state)
+{
+	struct mmq q;
+	struct model_open op1, op2;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w;
+
+	(void)state;
+	mq_with(&q, 64, 4);
+	open_with(&op1, 0);
+	open_with(&op2, 0);
+	send_now(&q, &op1, "abcdef", &wk);
+	send_now(&q, &op1, "next", &wk);
+	waiter_make(&w, &op1, getpid(), MMQ_RECV, 2);
+	assert_int_equal(mmq_receive(&q, &w, false, &wk), MODEL_DONE);
+	assert_int_equal(w.kind, MMQ_GOT_PART);
+	assert_int_equal(q.count, 1);
+	mmq_putback(&q, &w, &wk);
+	assert_int_equal(q.count, 2);
+	assert_string_equal(recv_now(&q, &op2, 100, &wk), "abcdef");
+	assert_string_equal(recv_now(&q, &op1, 100, &wk), "next");
+	mq_done(&q);
+}
+
 static void test_model_mq_putback_of_part_of_a_message_rereads_it(void **state)
 {
 	struct mmq q;
@@ -683,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_model_mq_cancel_of_a_waiting_send_sends_nothing),
 		cmocka_unit_test(test_model_mq_kill_fails_every_waiter_and_later_io),
 		cmocka_unit_test(test_model_mq_putback_keeps_the_message_first_in_line),
+		cmocka_unit_test(test_model_mq_putback_of_a_first_part_requeues_the_message),
 		cmocka_unit_test(test_model_mq_putback_of_part_of_a_message_rereads_it),
 		cmocka_unit_test(test_model_mq_readiness),
 		cmocka_unit_test(test_model_mq_inspect_reports_counts_and_waiters),

@@ -7,10 +7,11 @@
  *   whichever later operation serves it claims it through the waker (park_waker) and answers
  *   it after dropping the lock.
  * - The face owns every byte a waiter carries; the model only reads or fills them while the
- *   waiter is queued. A read brings its own buffer (allocated before the lock, as big as it
- *   asks), into which the model copies what it is served; the answer sends those bytes. A
- *   write first tries with libfuse's buffer; the part that must wait goes on from a copy
- *   (struct fifo_copy: libfuse's buffer lives only during the call), freed once answered.
+ *   waiter is queued. A read brings its own buffer (allocated before the lock), into which the
+ *   model copies what it is served; the answer sends those bytes. One that must wait gets a
+ *   new one, charged and bounded (struct fifo_rbuf). A write first tries with libfuse's
+ *   buffer; the part that must wait goes on from a copy of that part (struct fifo_copy:
+ *   libfuse's buffer lives only during the call), freed once answered.
  * - A write ended after part of it went in (interrupt, removal, no budget for the rest)
  *   answers that count (mfifo_write_result), a pipe's short write.
  * - After every change the drained ring is detached (mfifo_trim) and freed off the lock.
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,18 @@ struct fifo_copy {
 	size_t before;	      /* bytes of the write that went in before it parked */
 	unsigned char data[];
 };
+
+/* A parked read's buffer: p->w.arg points to data, which the model fills when it serves the
+ * read. It is held for the whole wait, so it is charged to -o max_memory and no larger than the
+ * FIFO (a read may return less than it asks, as a pipe's may); past the budget a waiting read
+ * gets FIFO_READ_MIN bytes, uncharged, rather than an error: 10,000 waiting `cat`s cost the
+ * budget, not 1.25 GiB of 128 KiB buffers. */
+struct fifo_rbuf {
+	size_t charged; /* bytes of it charged to the budget */
+	unsigned char data[];
+};
+
+#define FIFO_READ_MIN 4096
 
 static struct mfifo *fifo_of(struct node *n)
 {
@@ -94,7 +108,10 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 	struct waiter probe = { .op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = FIFO_READ };
+	size_t want, charged;
+	struct fifo_rbuf *rb;
 	struct parked *p;
+	uint32_t cap;
 	void *buf;
 	int rc;
 
@@ -107,6 +124,7 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	probe.arg = (uint64_t)(uintptr_t)buf;
 	probe.size = size;
 	store_begin(&n->so);
+	cap = fifo_of(n)->capacity;
 	if (n->dead)
 		rc = -n->dead_err;
 	else if ((rc = mfifo_read(fifo_of(n), &probe, false, &wk)) == MODEL_WOULD_BLOCK &&
@@ -122,17 +140,25 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 		return;
 	}
 	store_end(&n->so);
+	free(buf);
 
-	/* It must wait, with its buffer: the model fills it when it serves the read. */
-	p = park_new(req, h, FIFO_READ, (uint64_t)(uintptr_t)buf);
+	/* It must wait, with a buffer of its own (struct fifo_rbuf). */
+	want = size < cap ? size : cap;
+	charged = budget_charge(&n->fs->budget, want) == 0 ? want : 0;
+	if (!charged && want > FIFO_READ_MIN)
+		want = FIFO_READ_MIN;
+	rb = malloc(sizeof(*rb) + want);
+	p = rb ? park_new(req, h, FIFO_READ, (uint64_t)(uintptr_t)rb->data) : NULL;
 	if (!p) {
-		free(buf);
+		free(rb);
+		budget_uncharge(&n->fs->budget, charged);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	p->w.size = size;
+	rb->charged = charged;
+	p->w.size = want;
 	if (!park_arm(p))
-		return; /* answered, and buf freed, by fifo_complete */
+		return; /* answered, and rb freed, by fifo_complete */
 	rc = mfifo_read(fifo_of(n), &p->w, true, &wk);
 	if (rc == MODEL_WOULD_BLOCK)
 		park_queued(p);
@@ -213,8 +239,8 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 static void fifo_complete(struct parked *p)
 {
 	if (p->w.kind == FIFO_WRITE) {
-		struct fifo_copy *c =
-			container_of((struct mfifo_bytes *)(uintptr_t)p->w.arg, struct fifo_copy, b);
+		struct fifo_copy *c = container_of((struct mfifo_bytes *)(uintptr_t)p->w.arg,
+						   struct fifo_copy, b);
 		ssize_t rc = mfifo_write_result(&p->w, p->rc);
 
 		/* what went in before it parked counts: a short write rather than an error */
@@ -227,11 +253,17 @@ static void fifo_complete(struct parked *p)
 		free(c);
 		return;
 	}
-	if (p->rc)
-		fuse_reply_err(p->req, -p->rc);
-	else
-		fuse_reply_buf(p->req, (const char *)(uintptr_t)p->w.arg, p->w.size);
-	free((void *)(uintptr_t)p->w.arg);
+	{
+		struct fifo_rbuf *rb = (struct fifo_rbuf *)((char *)(uintptr_t)p->w.arg -
+							    offsetof(struct fifo_rbuf, data));
+
+		if (p->rc)
+			fuse_reply_err(p->req, -p->rc);
+		else
+			fuse_reply_buf(p->req, (const char *)rb->data, p->w.size);
+		budget_uncharge(&p->node->fs->budget, rb->charged);
+		free(rb);
+	}
 }
 
 static void fifo_cancel(struct node *n, struct waiter *w, struct list_head *done)

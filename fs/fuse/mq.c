@@ -196,6 +196,8 @@ static void mq_complete(struct parked *p)
 		fuse_reply_err(p->req, -p->rc);
 		if (p->w.kind == MMQ_SEND) /* not sent: its message is still ours */
 			mmq_msg_free(q, (struct mmq_msg *)(uintptr_t)p->w.arg);
+		else /* served, but its step was not committed (park_after): what it was handed */
+			mmq_got_free(q, &p->w);
 	} else if (p->w.kind == MMQ_SEND) {
 		fuse_reply_write(p->req, p->w.size);
 	} else {

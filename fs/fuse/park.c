@@ -268,7 +268,9 @@ static void park_wake(struct waiter *w, int rc, void *done)
 }
 
 /* The after of a step (store.h): answer what the step claimed, then wake pollers. A step the
- * store could not commit had no effect: its claimed requests get the store's error. */
+ * store could not commit had no effect: its claimed requests get the store's error, and each
+ * type's complete() frees what a served waiter was handed (a message, bytes) instead of
+ * answering with it; the store itself restores the state. */
 static void park_after(struct store_after *a, int rc)
 {
 	if (rc < 0) {

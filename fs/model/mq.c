@@ -329,8 +329,15 @@ void mmq_putback(struct mmq *q, struct waiter *w, struct model_waker *wk)
 		break;
 	case MMQ_GOT_PART:
 		if (op->state[MMQ_MSG] && op->state[MMQ_OFF] != MMQ_EOM &&
-		    op->state[MMQ_OFF] >= w->size)
+		    op->state[MMQ_OFF] >= w->size) {
 			op->state[MMQ_OFF] -= w->size;
+			if (op->state[MMQ_OFF] == 0) {
+				/* nothing of the message was delivered: back to the queue, first in
+				 * line, for any reader (this open may be gone with its caller) */
+				enqueue_first(q, msg_of(op->state[MMQ_MSG]));
+				op->state[MMQ_MSG] = 0;
+			}
+		}
 		break;
 	case MMQ_GOT_MSG:
 		if (w->size == m->len) {

@@ -38,6 +38,7 @@
 #define ETCD_POOL_MAX 16	/* idle connections a client keeps */
 #define ETCD_ATTEMPT_MIN_MS 200 /* the least time one attempt gets */
 #define ETCD_ENDPOINTS_MAX 16
+#define ETCD_URL_MAX 400 /* characters of one endpoint: it and a path fit in a URL buffer */
 #define ETCD_RETRY_MS 200 /* a watch that found no member waits this long to try again */
 
 struct etcd {
@@ -279,7 +280,7 @@ int etcd_open(const char *endpoints, unsigned timeout_ms, struct etcd **out)
 	for (;;) {
 		size_t n = strcspn(p, "+,");
 
-		if (n == 0 || c->nendpoints == ETCD_ENDPOINTS_MAX ||
+		if (n == 0 || n > ETCD_URL_MAX || c->nendpoints == ETCD_ENDPOINTS_MAX ||
 		    (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0))
 			goto invalid; /* also an empty item: "a++b", a trailing '+' */
 		c->endpoints[c->nendpoints] = strndup(p, n);
@@ -371,9 +372,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* What an error body's gRPC code means: -EAGAIN for "try another member", else the errno. */
+/* What an error body's gRPC code means: -EAGAIN for "try another member", else the errno.
+ * -ENOTCONN: the member refused before proposing anything ("no leader"): another member may
+ * take even a change. */
 static int etcd_errno(json_object *resp)
 {
+	const char *msg = json_object_get_string(j_get(resp, "error"));
+
+	if (!msg)
+		msg = json_object_get_string(j_get(resp, "message"));
+	if (msg && strcmp(msg, "etcdserver: no leader") == 0)
+		return -ENOTCONN;
 	switch (j_i64(resp, "code")) {
 	case 4:	 /* DEADLINE_EXCEEDED */
 	case 14: /* UNAVAILABLE: no leader, stopping, not started */
@@ -389,12 +398,29 @@ static int etcd_errno(json_object *resp)
 	}
 }
 
+/* Did the attempt that ended with cc leave the request unsent (no member has seen it)? */
+static bool not_sent(CURL *h, CURLcode cc)
+{
+	curl_off_t pre = 0;
+
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+		return true;
+	/* a time-out before the request went out: still connecting */
+	return cc == CURLE_OPERATION_TIMEDOUT &&
+	       curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre == 0;
+}
+
 /*
  * POST req (consumed) to path on the members until one answers or the time is up. Returns 0
  * with *resp the answer's JSON (json_object_put it), or -EIO, -ENOMEM, or an error body's
- * errno (etcd_errno).
+ * errno (etcd_errno). A request that changes something (idempotent false) goes to another
+ * member only when the previous one certainly did not see it: once sent, a time-out or an
+ * UNAVAILABLE answer may hide a change that commits all the same (the member keeps the
+ * proposal), and sending it again would apply it twice or report the second attempt's
+ * verdict as the first one's. Then the answer is -EIO: not known.
  */
-static int call(struct etcd *c, const char *path, json_object *req, json_object **resp)
+static int call(struct etcd *c, const char *path, json_object *req, bool idempotent,
+		json_object **resp)
 {
 	const char *text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	int64_t deadline = now_ms() + c->timeout_ms;
@@ -415,7 +441,7 @@ static int call(struct etcd *c, const char *path, json_object *req, json_object 
 		unsigned e = (first + tried) % c->nendpoints;
 		int64_t left = deadline - now_ms();
 		long attempt, status = 0;
-		char url[512];
+		char url[ETCD_URL_MAX + 64];
 		CURLcode cc;
 
 		if (left <= 0)
@@ -451,8 +477,12 @@ static int call(struct etcd *c, const char *path, json_object *req, json_object 
 			}
 			rc = j ? etcd_errno(j) : -EIO;
 			json_object_put(j);
-			if (rc != -EAGAIN)
+			if (rc != -EAGAIN && rc != -EIO && rc != -ENOTCONN)
 				break; /* an answer: the request itself is refused */
+		}
+		if (!idempotent && rc != -ENOTCONN && !not_sent(h, cc)) {
+			rc = -EIO;
+			break; /* it may have been applied: not known */
 		}
 		rc = -EIO;
 		if (tried % c->nendpoints == 0) {
@@ -501,7 +531,7 @@ int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value,
 		json_object_put(req);
 		return rc;
 	}
-	rc = call(c, "/v3/kv/put", req, &resp);
+	rc = call(c, "/v3/kv/put", req, false, &resp);
 	if (rc)
 		return rc;
 	if (rev)
@@ -526,7 +556,7 @@ int etcd_range(struct etcd *c, const void *key, size_t key_len, const void *end,
 		json_object_put(req);
 		return rc;
 	}
-	rc = call(c, "/v3/kv/range", req, &resp);
+	rc = call(c, "/v3/kv/range", req, true, &resp);
 	if (rc)
 		return rc;
 	out->rev = j_i64(j_get(resp, "header"), "revision");
@@ -567,7 +597,7 @@ long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *en
 		json_object_put(req);
 		return rc;
 	}
-	rc = call(c, "/v3/kv/deleterange", req, &resp);
+	rc = call(c, "/v3/kv/deleterange", req, false, &resp);
 	if (rc)
 		return rc;
 	n = (long)j_i64(resp, "deleted");
@@ -693,7 +723,7 @@ int etcd_txn(struct etcd *c, const struct etcd_txn *t, int64_t *rev, struct etcd
 		json_object_put(req);
 		return rc;
 	}
-	rc = call(c, "/v3/kv/txn", req, &resp);
+	rc = call(c, "/v3/kv/txn", req, false, &resp);
 	if (rc)
 		return rc;
 	succeeded = j_bool(resp, "succeeded");
@@ -725,7 +755,7 @@ int etcd_lease_grant(struct etcd *c, unsigned ttl, int64_t *id)
 		json_object_put(req);
 		return ttl ? -ENOMEM : -EINVAL;
 	}
-	rc = call(c, "/v3/lease/grant", req, &resp);
+	rc = call(c, "/v3/lease/grant", req, false, &resp);
 	if (rc)
 		return rc;
 	*id = j_i64(resp, "ID");
@@ -745,7 +775,7 @@ long etcd_lease_keepalive(struct etcd *c, int64_t id)
 		json_object_put(req);
 		return -ENOMEM;
 	}
-	rc = call(c, "/v3/lease/keepalive", req, &resp);
+	rc = call(c, "/v3/lease/keepalive", req, true, &resp);
 	if (rc)
 		return rc;
 	/* a streaming call: the gateway answers {"result": {...}}; an expired lease has TTL 0
@@ -766,7 +796,7 @@ int etcd_lease_revoke(struct etcd *c, int64_t id)
 		json_object_put(req);
 		return -ENOMEM;
 	}
-	rc = call(c, "/v3/lease/revoke", req, &resp);
+	rc = call(c, "/v3/lease/revoke", req, false, &resp);
 	if (rc == 0)
 		json_object_put(resp);
 	return rc;
@@ -778,6 +808,8 @@ int etcd_lease_revoke(struct etcd *c, int64_t id)
 static void watch_line(struct etcd_watch *w, const char *text)
 {
 	json_object *j = json_tokener_parse(text), *res = j_get(j, "result"), *events;
+	struct etcd_kv *kvs;
+	size_t n, parsed = 0;
 	int64_t compact;
 
 	if (!res) {
@@ -799,24 +831,40 @@ static void watch_line(struct etcd_watch *w, const char *text)
 	if (j_bool(res, "canceled"))
 		w->failed = 1;
 	events = j_get(res, "events");
-	for (size_t i = 0; events && i < json_object_array_length(events); i++) {
-		json_object *ev = json_object_array_get_idx(events, i);
-		struct etcd_kv kv;
-
-		if (kv_parse(j_get(ev, "kv"), &kv) != 0) {
+	n = events ? json_object_array_length(events) : 0;
+	/* the whole line parsed before any of it is reported: a failure half way would report
+	 * part of a revision now and all of it again after the resume */
+	kvs = n ? calloc(n, sizeof(*kvs)) : NULL;
+	if (n && !kvs) {
+		w->failed = 1;
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (kv_parse(j_get(json_object_array_get_idx(events, i), "kv"), &kvs[i]) != 0) {
 			w->failed = 1;
+			parsed = 0;
 			break;
 		}
-		if (kv.mod_rev >= w->next_rev) {
-			/* a DELETE event has only key and mod_revision */
-			w->fn(w->ctx, &kv, kv.mod_rev);
-			w->next_rev = kv.mod_rev; /* +1 once the whole revision is reported */
-		}
-		free(kv.key);
-		free(kv.value);
+		parsed = i + 1;
 	}
-	if (events && json_object_array_length(events) > 0)
-		w->next_rev++;
+	if (!w->failed || parsed == n) {
+		int64_t last = 0;
+
+		for (size_t i = 0; i < parsed; i++) {
+			/* a DELETE event has only key and mod_revision */
+			if (kvs[i].mod_rev >= w->next_rev) {
+				w->fn(w->ctx, &kvs[i], kvs[i].mod_rev);
+				last = kvs[i].mod_rev;
+			}
+		}
+		if (last)
+			w->next_rev = last + 1; /* a revision's events come in one line */
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(kvs[i].key);
+		free(kvs[i].value);
+	}
+	free(kvs);
 	json_object_put(j);
 }
 
@@ -858,26 +906,47 @@ static int watch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, c
 	return __atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) || w->failed;
 }
 
+/* A watch's request headers, or NULL when out of memory (nothing to free). */
+static struct curl_slist *watch_headers(void)
+{
+	struct curl_slist *a = curl_slist_append(NULL, "Content-Type: application/json"), *b;
+
+	if (!a)
+		return NULL;
+	b = curl_slist_append(a, "Grpc-Metadata-hasleader: true");
+	if (!b)
+		curl_slist_free_all(a);
+	return b;
+}
+
 static void *watch_thread(void *arg)
 {
 	struct etcd_watch *w = arg;
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *hdr = watch_headers();
 	CURL *h = curl_easy_init();
 	unsigned e;
 
-	hdr = curl_slist_append(hdr, "Grpc-Metadata-hasleader: true");
 	pthread_mutex_lock(&w->c->lock);
 	e = w->c->current;
 	pthread_mutex_unlock(&w->c->lock);
-	while (h && hdr && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		json_object *req = json_object_new_object(), *create = json_object_new_object();
-		char url[512];
+		char url[ETCD_URL_MAX + 64];
 		const char *text;
 
-		if (!req || !create || json_object_object_add(req, "create_request", create) != 0) {
+		if (!h || !hdr || !req || !create ||
+		    json_object_object_add(req, "create_request", create) != 0) {
+			/* out of memory: a watch may not end by itself; try again in a moment */
+			struct timespec ts = { 0, ETCD_RETRY_MS * 1000000L };
+
 			json_object_put(create);
 			json_object_put(req);
-			break;
+			nanosleep(&ts, NULL);
+			if (!h)
+				h = curl_easy_init();
+			if (!hdr)
+				hdr = watch_headers();
+			continue;
 		}
 		json_object_object_add(create, "key", json_object_new_string(w->key));
 		if (w->end)
@@ -898,6 +967,10 @@ static void *watch_thread(void *arg)
 		curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->c->timeout_ms);
 		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		/* a member whose host vanished (no reset, no leader loss) is noticed by TCP */
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
 		curl_easy_perform(h); /* until the stream ends, fails, or we stop it */
 		json_object_put(req);
 		if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))

@@ -11,7 +11,11 @@
  * What counts as an answer: an HTTP 200 with a JSON body. A member that cannot serve (no
  * quorum, stopped, starting) is skipped: connection refused, a time-out of the attempt, or an
  * error body of gRPC code UNAVAILABLE (14) or DEADLINE_EXCEEDED (4). Another error body (a
- * malformed request, an unknown lease) is the call's answer: -EINVAL, -ENOENT.
+ * malformed request, an unknown lease) is the call's answer: -EINVAL, -ENOENT. But a call that
+ * changes something (put, delete, txn, lease grant and revoke) moves to another member only
+ * when the previous one certainly never got it (no connection): once sent, a time-out or an
+ * UNAVAILABLE answer may hide a change that commits all the same, so the call fails with -EIO
+ * (not known) rather than apply it twice or report a second attempt's verdict as the first's.
  *
  * Keys and values are byte strings (base64 on the wire). Revisions are etcd's: the store's
  * logical clock, one per committed change, the same on every member.
