@@ -115,15 +115,7 @@ static void mq_read(fuse_req_t req, struct handle *h, size_t size, off_t off, in
 	}
 	if (!park_arm(p))
 		return;
-	rc = mmq_receive(mq_of(n), &p->w, true, &wk);
-	if (rc == MODEL_WOULD_BLOCK) {
-		/* readiness is unchanged: with a receive to wait, nothing was readable */
-		park_queued(p);
-		store_commit(&n->so, NULL); /* its place in the queue */
-		return;
-	}
-	park_commit(n, &after);
-	park_answer(p, rc);
+	park_settle(p, mmq_receive(mq_of(n), &p->w, true, &wk), &after);
 }
 
 static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
@@ -177,15 +169,7 @@ static void mq_write(fuse_req_t req, struct handle *h, const char *buf, size_t s
 	p->w.size = size;
 	if (!park_arm(p))
 		return; /* answered with an error: complete freed the message */
-	rc = mmq_send(mq_of(n), &p->w, true, &wk);
-	if (rc == MODEL_WOULD_BLOCK) {
-		/* readiness is unchanged: with a send to wait, nothing was writable */
-		park_queued(p);
-		store_commit(&n->so, NULL); /* its place in the queue */
-		return;
-	}
-	park_commit(n, &after);
-	park_answer(p, rc);
+	park_settle(p, mmq_send(mq_of(n), &p->w, true, &wk), &after);
 }
 
 static void mq_complete(struct parked *p)

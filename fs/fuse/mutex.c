@@ -175,21 +175,17 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 	struct parked *p = park_new(req, h, MUTEX_LOCK, 0);
+	int rc;
 
 	if (!p)
 		return -ENOMEM;
 	p->fi = *fi;
 	if (!park_arm(p))
 		return IPCFS_PARKED;
-	/* released while we allocated: take it after all */
-	if (mmutex_lock(mutex_of(n), &p->w, true, &wk) == MODEL_DONE) {
-		mutex_touch(n, &wk);
-		store_commit(&n->so, &after);
-		park_answer(p, 0);
-		return IPCFS_PARKED;
-	}
-	park_queued(p);
-	store_commit(&n->so, NULL); /* its place in the queue */
+	/* released while we allocated: then it takes it after all */
+	rc = mmutex_lock(mutex_of(n), &p->w, true, &wk);
+	mutex_touch(n, &wk);
+	park_settle(p, rc, &after);
 	return IPCFS_PARKED;
 }
 

@@ -293,6 +293,18 @@ void park_commit(struct node *n, struct store_after *a)
 	store_commit(&n->so, a);
 }
 
+void park_settle(struct parked *p, int rc, struct store_after *a)
+{
+	if (rc == MODEL_WOULD_BLOCK) {
+		/* nothing was served, and readiness did not rise: no poller to wake */
+		park_queued(p);
+		store_commit(&p->node->so, NULL); /* its place in the queue */
+		return;
+	}
+	park_commit(p->node, a);
+	park_answer(p, rc);
+}
+
 struct model_waker park_step(struct store_after *a)
 {
 	park_after_init(a);

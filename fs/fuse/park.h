@@ -107,6 +107,12 @@ struct model_waker park_step(struct store_after *a);
  * are answered and the pollers notified. */
 void park_commit(struct node *n, struct store_after *a);
 
+/* park_settle - end park_arm's step once the model was asked to queue p->w and answered rc:
+ * MODEL_WOULD_BLOCK, p waits in its queue (the step is committed); else the step is committed
+ * (a holds what it served) and p is answered with rc. For a type whose queueing call serves
+ * nobody when it answers MODEL_WOULD_BLOCK. */
+void park_settle(struct parked *p, int rc, struct store_after *a);
+
 /* park_claim - take p out of its queue (if it still is in one) to be answered with rc; append
  * it to done. The caller has applied p's effect (if rc == 0). inside a step on n. */
 void park_claim(struct parked *p, int rc, struct list_head *done);

@@ -110,13 +110,7 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	p->w.size = size;
 	if (!park_arm(p))
 		return;
-	if (msem_wait(sem_of(n), &p->w, true, &wk) == MODEL_DONE) {
-		park_commit(n, &after);
-		park_answer(p, 0);
-		return;
-	}
-	park_queued(p);
-	store_commit(&n->so, NULL); /* its place in the queue */
+	park_settle(p, msem_wait(sem_of(n), &p->w, true, &wk), &after);
 }
 
 static void sem_complete(struct parked *p)
