@@ -153,7 +153,8 @@ install: all
 clean:
 	rm -rf build
 
-FORMAT_SRC = $(wildcard lib/*.c lib/*.h lib/include/ipc/*.h fs/*.h fs/*/*.c fs/*/*.h tests/*.c tests/*.h)
+FORMAT_SRC = $(wildcard lib/*.c lib/*.h lib/include/ipc/*.h fs/*.h fs/*/*.c fs/*/*.h fs/*/*/*.c fs/*/*/*.h \
+			 tests/*.c tests/*.h)
 format:
 	clang-format -i $(FORMAT_SRC)
 

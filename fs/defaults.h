@@ -41,6 +41,14 @@
  * with EDEADLK instead of waiting forever. */
 #define IPCFS_DEFAULT_DEADLOCK_CHECK 0u
 
+/* Cluster mode (-o etcd=): the cluster a mount joins without -o cluster=, the seconds a
+ * daemon may be silent before the others count it gone and free what it held (-o lease_ttl),
+ * and the seconds an operation etcd does not take may wait before it fails with EIO
+ * (-o etcd_timeout). */
+#define IPCFS_DEFAULT_CLUSTER "default"
+#define IPCFS_DEFAULT_LEASE_TTL 5u
+#define IPCFS_DEFAULT_ETCD_TIMEOUT 5u
+
 /* Cache lifetimes given to the kernel, in seconds. Every namespace change goes through this
  * mount, so entries may be cached long (IPC objects' entries are not cached at all: see
  * ns.c). Object sizes change with every operation, but each path walk brings fresh attributes

@@ -40,6 +40,9 @@ struct parked;
 struct pollwait;
 struct snapshot;
 struct snap_obj;
+struct cluster_op;
+
+#define IPCFS_PEND_BUCKETS 256 /* buckets of submitted requests by id (cluster mode) */
 
 /*
  * struct objtype - one object type (sem, mutex, ...): the directory it lives under and the
@@ -89,6 +92,14 @@ struct objtype {
 	 * other object, see status.c): only allocation, no reply, no wait. */
 	void (*inspect)(struct node *n, struct snapshot *s, struct snap_obj *o);
 	bool direct_io; /* reads and writes bypass the page cache (every type but shm) */
+	/* cluster mode (cluster.h): apply op, from the log, to n's replica; p is the parked
+	 * request of this daemon that submitted it, or NULL (another daemon's, or its caller is
+	 * gone). Must act the same on every daemon given the same log. NULL: the type is not
+	 * shared (creating one in cluster mode is refused). */
+	void (*apply)(struct node *n, const struct cluster_op *op, struct parked *p);
+	/* cluster mode: a waiter of this daemon was served after its caller went away (a ghost
+	 * of its own): give back what it took. inside a step on n */
+	void (*undo)(struct node *n, const struct waiter *w);
 };
 
 #define IPCFS_PARKED 1 /* an operation parked its request and answers it later */
@@ -134,6 +145,11 @@ struct node {
 	uint32_t opens; /* open handles made through this alias */
 	bool lent;	/* handed to a walk that has not opened it (yet) */
 	bool per_walk;	/* an alias made by walk_inode (not q@P); immutable */
+	/* cluster mode: the create revision of its name (its incarnation; immutable), and the
+	 * waiters queued in it (struct waiter.clink; inside a step on it) */
+	int64_t inc;
+	struct list_head cwaiters;
+	char *cpath; /* cluster mode: "TYPE/PATH", its name in the cluster; immutable */
 };
 
 /* One open file description. fi->fh points to it. */
@@ -166,6 +182,10 @@ struct ipcfs {
 	 * (params.budget points at budget); immutable */
 	struct model_params params;
 	uint32_t deadlock_check; /* -o deadlock_check; immutable */
+	char *etcd;		 /* -o etcd: cluster mode's members, or NULL; immutable */
+	char *cluster_name;	 /* -o cluster; immutable */
+	uint32_t lease_ttl;	 /* -o lease_ttl, seconds; immutable */
+	uint32_t etcd_timeout;	 /* -o etcd_timeout, seconds; immutable */
 	/* serialises "would this mutex wait close a cycle?" with parking it, so two waits
 	 * cannot close a cycle together (-o deadlock_check only); taken before ns_lock */
 	struct ipc_mutex cycle_lock;
@@ -181,6 +201,13 @@ struct ipcfs {
 	bool watcher_stop;
 	bool watcher_running; /* set and read by main's thread only */
 	pthread_t watcher;
+	/* cluster mode (-o etcd=, cluster.c): the store's log and this daemon's id in it, and
+	 * the parked requests submitted and not yet applied, by id (pend_lock) */
+	struct cluster *cluster; /* NULL: the memory store; immutable once started */
+	uint64_t host;		 /* immutable */
+	struct ipc_mutex pend_lock;
+	struct list_head pend[IPCFS_PEND_BUCKETS];
+	uint64_t pend_next; /* last id handed out; pend_lock */
 };
 
 /* The object types, in the order of their directories at the root. */
@@ -211,6 +238,9 @@ void ns_unref(struct node *n);
 /* ns_touch - an operation changed the object's state (mtime) or attributes (ctime).
  * inside a step on n. */
 void ns_touch(struct node *n, bool data);
+/* ns_touch_at - the same at time when (cluster mode: the operation's, the same on every
+ * daemon). inside a step on n. */
+void ns_touch_at(struct node *n, bool data, const struct timespec *when);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
 int ns_path(struct node *n, char *buf, size_t len);

@@ -7,6 +7,7 @@
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "replica.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,6 +49,21 @@ static const struct option_doc {
 	{ "deadlock_check", offsetof(struct ipcfs, deadlock_check), 32,
 	  IPCFS_DEFAULT_DEADLOCK_CHECK, 0, 1,
 	  "1: EDEADLK for a mutex open closing a cycle of waits" },
+	{ "lease_ttl", offsetof(struct ipcfs, lease_ttl), 32, IPCFS_DEFAULT_LEASE_TTL, 1, 3600,
+	  "cluster: seconds before a silent daemon is gone" },
+	{ "etcd_timeout", offsetof(struct ipcfs, etcd_timeout), 32, IPCFS_DEFAULT_ETCD_TIMEOUT, 1,
+	  3600, "cluster: seconds before an operation etcd does not take fails (EIO)" },
+};
+
+/* The string options: -o etcd=URL+URL (cluster mode) and -o cluster=NAME. */
+static const struct string_option {
+	const char *name;
+	size_t offset; /* of its char * in struct ipcfs */
+	const char *help;
+} string_options[] = {
+	{ "etcd", offsetof(struct ipcfs, etcd), "cluster mode: etcd members, URLs joined by '+'" },
+	{ "cluster", offsetof(struct ipcfs, cluster_name),
+	  "cluster mode: the cluster's name (default " IPCFS_DEFAULT_CLUSTER ")" },
 };
 
 #define NOPTIONS (sizeof(option_docs) / sizeof(option_docs[0]))
@@ -101,6 +117,17 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 	(void)outargs;
 	(void)key;
+	for (size_t i = 0; i < sizeof(string_options) / sizeof(string_options[0]); i++) {
+		const struct string_option *o = &string_options[i];
+		size_t len = strlen(o->name);
+		char **field = (char **)(void *)((char *)fs + o->offset);
+
+		if (strncmp(arg, o->name, len) == 0 && arg[len] == '=') {
+			free(*field);
+			*field = strdup(arg + len + 1);
+			return *field ? 0 : -1;
+		}
+	}
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option_doc *o = &option_docs[i];
 		size_t len = strlen(o->name);
@@ -135,6 +162,13 @@ static void usage(const char *prog)
 		snprintf(opt, sizeof(opt), "%s=N", option_docs[i].name);
 		printf("    -o %-22s %s (default %llu)\n", opt, option_docs[i].help,
 		       option_docs[i].def);
+	}
+	for (size_t i = 0; i < sizeof(string_options) / sizeof(string_options[0]); i++) {
+		char opt[64];
+
+		snprintf(opt, sizeof(opt), "%s=%s", string_options[i].name,
+			 i == 0 ? "URL+URL" : "NAME");
+		printf("    -o %-22s %s\n", opt, string_options[i].help);
 	}
 	printf("    -o %-22s %s\n", "allow_other", "let other users in; mode bits decide");
 	printf("\nFUSE options:\n");
@@ -378,6 +412,15 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ipcfs: out of memory\n");
 		goto free_ns;
 	}
+	if (fs.cluster_name && !fs.etcd) {
+		fprintf(stderr, "ipcfs: -o cluster= needs -o etcd=\n");
+		goto free_ns;
+	}
+	/* reach etcd now, so that a wrong address fails before the mount is made */
+	if (fs.etcd &&
+	    replica_open(&fs, fs.etcd, fs.cluster_name ? fs.cluster_name : IPCFS_DEFAULT_CLUSTER,
+			 fs.lease_ttl, fs.etcd_timeout) != 0)
+		goto free_ns;
 
 	/* The kernel enforces the mode bits, also for other users under allow_other. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
@@ -396,9 +439,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ipcfs: cannot start the interrupt watcher\n");
 		goto unmount;
 	}
+	/* after the fork: the cluster's threads must run in the daemon */
+	if (fs.cluster && replica_start(&fs) != 0)
+		goto unmount;
 
 	ret = session_loop(se, &cmd);
 	/* Parked callers get a clean EIO rather than ECONNABORTED or a hang. */
+	replica_stop(&fs);
 	ns_shutdown(&fs);
 	ret = ret < 0 ? 1 : 0;
 
@@ -415,10 +462,13 @@ destroy_session:
 free_ns:
 	ns_destroy(&fs);
 close_store:
+	cluster_close(fs.cluster);
 	store_close(fs.store);
 free_mountpoint:
 	free(fs.mountpoint);
 free_args:
+	free(fs.etcd);
+	free(fs.cluster_name);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret;

@@ -147,6 +147,7 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	list_init(&n->all_link);
 	list_init(&n->pollers);
 	list_init(&n->handles);
+	list_init(&n->cwaiters);
 	n->mode = mode & 07777;
 	n->uid = uid;
 	n->gid = gid;
@@ -188,6 +189,7 @@ void node_free(struct node *n)
 	if (!n->is_dir && store_state(&n->so) && n->type->destroy)
 		n->type->destroy(n);
 	store_obj_fini(&n->so);
+	free(n->cpath);
 	free(n->name);
 	free(n);
 }
@@ -313,9 +315,14 @@ void ns_touch(struct node *n, bool data)
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	ns_touch_at(n, data, &now);
+}
+
+void ns_touch_at(struct node *n, bool data, const struct timespec *when)
+{
 	if (data)
-		n->mtime = now;
-	n->ctime = now;
+		n->mtime = *when;
+	n->ctime = *when;
 }
 
 /* Fill st from n. inside a step on n. */
@@ -352,8 +359,10 @@ void node_fill_entry(struct node *n, struct fuse_entry_param *e)
 	e->ino = node_id(n);
 	e->generation = n->generation;
 	/* an IPC object's entry is never cached: the next path walk must come for a new
-	 * inode (see alias_per_walk), and an alias's object may be removed or made again */
-	e->entry_timeout = n->alias_of || alias_per_walk(n) ? 0 : IPCFS_ENTRY_TIMEOUT;
+	 * inode (see alias_per_walk), and an alias's object may be removed or made again; in
+	 * cluster mode no entry is: other mounts change the names */
+	e->entry_timeout =
+		n->alias_of || alias_per_walk(n) || n->fs->cluster ? 0 : IPCFS_ENTRY_TIMEOUT;
 	e->attr_timeout = node_attr_timeout(n);
 	store_begin(&target_of(n)->so);
 	node_fill_attr(target_of(n), &e->attr); /* st_ino: the object's, the same for its aliases */

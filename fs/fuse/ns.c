@@ -14,6 +14,7 @@
  * Locking: fs->ns_lock for the tree, n->so for attributes (see ipcfs.h).
  */
 #include "node.h"
+#include "replica.h"
 
 #include <errno.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
@@ -50,6 +51,16 @@ void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	ipc_mutex_lock(&fs->ns_lock);
 	n = node_find(fs, dir, name);
+	if (!n && fs->cluster && dir->type && dir->type != &status_type) {
+		/* made on another mount, and the watch has not brought it yet? */
+		bool made;
+
+		ipc_mutex_unlock(&fs->ns_lock);
+		made = replica_lookup_miss(fs, dir, name);
+		ipc_mutex_lock(&fs->ns_lock);
+		if (made)
+			n = node_find(fs, dir, name);
+	}
 	if (n && alias_per_walk(n))
 		n = alias_walk(fs, n, name); /* NULL when out of memory: answered ENOENT */
 	else if (!n)
@@ -58,11 +69,13 @@ void ns_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		node_fill_entry(n, &e);
 	} else {
 		/* a negative entry: the kernel may remember the name is free, since every
-		 * creation goes through it; not for q@P names, which a new q would make valid */
+		 * creation goes through it; not for q@P names, which a new q would make valid,
+		 * nor in cluster mode, where other mounts make names */
 		unsigned prio;
 
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = alias_split(dir, name, &prio) ? 0 : IPCFS_ENTRY_TIMEOUT;
+		e.entry_timeout =
+			alias_split(dir, name, &prio) || fs->cluster ? 0 : IPCFS_ENTRY_TIMEOUT;
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
 	fuse_reply_entry(req, &e);
@@ -133,6 +146,24 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			return;
 		}
 	}
+	if (n->fs->cluster &&
+	    (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+		/* mode and owner are the cluster's (the same on every mount); times are this
+		 * mount's until an operation moves them */
+		int rc;
+
+		store_begin(&n->so);
+		st.st_mode = to_set & FUSE_SET_ATTR_MODE ? attr->st_mode & 07777 : n->mode;
+		st.st_uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : n->uid;
+		st.st_gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : n->gid;
+		store_end(&n->so);
+		rc = n->cpath ? replica_setattr(n->fs, n, st.st_mode, st.st_uid, st.st_gid)
+			      : -EPERM;
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	store_begin(&n->so);
 	if (to_set & FUSE_SET_ATTR_MODE)
@@ -158,7 +189,8 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 /*
  * Make a node called name in dir for the caller of req, charged against the limits but not
  * yet linked: a new object can be opened before anyone else can see it. Returns 0, -ENOMEM,
- * -ENOSPC or a name error; the node is released with node_discard.
+ * -ENOSPC or a name error; the node is released with node_discard. In cluster mode the node
+ * is linked already (every mount of the cluster sees it) and *out is a reference to drop.
  */
 static int make_node(fuse_req_t req, struct node *dir, const char *name, mode_t mode, bool is_dir,
 		     struct node **out)
@@ -179,6 +211,8 @@ static int make_node(fuse_req_t req, struct node *dir, const char *name, mode_t 
 			mode |= S_ISGID;
 	}
 	store_end(&dir->so);
+	if (req_fs(req)->cluster) /* made and linked at once, cluster-wide (replica.h) */
+		return replica_make(req_fs(req), dir, name, mode, is_dir, ctx->uid, gid, out);
 	*out = node_alloc(req_fs(req), dir->type, is_dir, name, mode, ctx->uid, gid);
 	if (!*out)
 		return -ENOMEM;
@@ -210,6 +244,14 @@ static int publish(struct ipcfs *fs, struct node *dir, struct node *n, struct fu
 	return rc;
 }
 
+/* The entry reply of n, made in cluster mode (linked already). */
+static void entry_of_made(struct ipcfs *fs, struct node *n, struct fuse_entry_param *e)
+{
+	ipc_mutex_lock(&fs->ns_lock);
+	node_fill_entry(n, e);
+	ipc_mutex_unlock(&fs->ns_lock);
+}
+
 static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       bool is_dir)
 {
@@ -217,7 +259,10 @@ static void make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	struct fuse_entry_param e;
 	int rc = make_node(req, dir, name, mode, is_dir, &n);
 
-	if (rc == 0) {
+	if (rc == 0 && req_fs(req)->cluster) {
+		entry_of_made(req_fs(req), n, &e);
+		ns_unref(n);
+	} else if (rc == 0) {
 		rc = publish(req_fs(req), dir, n, &e);
 		if (rc)
 			node_discard(n);
@@ -266,9 +311,28 @@ void ns_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	if (rc)
 		goto fail;
 	h = handle_new(n, fi->flags, fuse_req_ctx(req)->pid);
+	if (!h && req_fs(req)->cluster) {
+		ns_unref(n);
+		rc = -ENOMEM;
+		goto fail;
+	}
 	if (!h) {
 		rc = -ENOMEM;
 		goto free_node;
+	}
+	if (req_fs(req)->cluster) {
+		/* made and linked already: an open that fails leaves the object, as open(2)
+		 * with O_CREAT on any filesystem may */
+		ns_unref(n); /* h holds its own reference */
+		rc = open_object(req, h, fi, true);
+		if (rc) {
+			handle_free(h);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		entry_of_made(req_fs(req), n, &e);
+		fuse_reply_create(req, &e, fi);
+		return;
 	}
 	rc = open_object(req, h, fi, true);
 	if (rc)
@@ -343,8 +407,17 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		rc = -ENOTDIR;
 	else if (!is_dir && n->is_dir)
 		rc = -EISDIR;
-	else if (is_dir && !list_empty(&n->children))
-		rc = -ENOTEMPTY;
+	else if (is_dir && !list_empty(&n->children) && !fs->cluster)
+		rc = -ENOTEMPTY; /* in cluster mode the cluster says: this replica may lag */
+	if (rc == 0 && fs->cluster) {
+		/* removed cluster-wide first (bounded by etcd_timeout), then here */
+		ns_ref(n);
+		ipc_mutex_unlock(&fs->ns_lock);
+		rc = replica_remove(fs, n);
+		ns_unref(n);
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	if (rc == 0) {
 		node_unlink(fs, n);
 		store_begin(&dir->so);
@@ -403,6 +476,12 @@ void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 
 	if (flags & ~RENAME_NOREPLACE) {
 		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+		return;
+	}
+	if (fs->cluster) {
+		/* an object's name is its identity in the log (replica.c); not EXDEV, which
+		 * would make mv copy it: read it, and so take from it */
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	rc = check_new_name(to, newname);

@@ -3,6 +3,7 @@
  * park.c - parked requests and their interrupts. The protocol is described in park.h.
  */
 #include "park.h"
+#include "replica.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +43,8 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 	if (!p)
 		return NULL;
 	list_init(&p->w.link);
+	list_init(&p->w.clink);
+	list_init(&p->plink);
 	p->w.op = &h->mo;
 	list_init(&p->dlink);
 	p->refs = 1;
@@ -67,6 +70,12 @@ static bool park_claim_interrupted(struct parked *p, struct list_head *done, str
 {
 	struct node *n = p->node;
 
+	if (p->w.id && p->state != PARK_CLAIMED) {
+		/* submitted to a cluster's log (replica.h): the log decides whether the wait was
+		 * served or cancelled, on every daemon alike; its CANCEL answers EINTR */
+		replica_cancel(p);
+		return false;
+	}
 	switch (p->state) {
 	case PARK_NEW:
 		p->interrupted = true;
@@ -264,6 +273,8 @@ void park_queued(struct parked *p)
 
 static void park_wake(struct waiter *w, int rc, void *done)
 {
+	if (w->host && replica_unqueued(w, rc))
+		return; /* a ghost: another daemon answers its caller */
 	park_claim(container_of(w, struct parked, w), rc, done);
 }
 

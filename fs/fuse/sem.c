@@ -9,19 +9,30 @@
  *   dropping the lock.
  * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
+ * - Cluster mode (replica.h): every operation goes through the log, a V too (its caller is
+ *   answered once it is applied), and sem_apply runs it on the replica with the same model
+ *   calls as above.
  *
  * Locking: n->so protects the struct msem and the parked requests in its queues.
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "replica.h"
 #include "model/sem.h"
 #include "model/semtext.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The log's semaphore operations besides the waits (enum sem_kind). */
+enum {
+	SEM_OP_V = 16, /* V(arg) */
+	SEM_OP_PAUSE,  /* user.paused = arg */
+};
 
 static struct msem *sem_of(struct node *n)
 {
@@ -47,6 +58,8 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 	struct model_waker wk = park_step(&after);
 	int rc;
 
+	if (n->fs->cluster)
+		return replica_post(n, SEM_OP_V, units, tid);
 	store_begin(&n->so);
 	if (n->dead) {
 		int err = n->dead_err;
@@ -75,6 +88,21 @@ static void sem_reply(fuse_req_t req, enum sem_kind kind, size_t size, int rc)
 		fuse_reply_write(req, size);
 }
 
+/* Cluster mode: req waits for operation kind(units) to come back from the log. */
+static void sem_submit(fuse_req_t req, struct handle *h, int kind, uint32_t units, size_t size,
+		       uint32_t flags)
+{
+	struct parked *p = park_new(req, h, kind, units);
+
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p->w.size = size;
+	if (park_arm(p))
+		replica_submit(p, (uint32_t)kind, units, flags);
+}
+
 /* A wait (P or wait-for-zero) for req: answered now, or parked until it can be. */
 static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint32_t units,
 		     size_t size, int flags)
@@ -88,6 +116,10 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 	struct parked *p;
 	int rc;
 
+	if (n->fs->cluster) {
+		sem_submit(req, h, kind, units, size, flags & O_NONBLOCK ? CLUSTER_OP_NONBLOCK : 0);
+		return;
+	}
 	store_begin(&n->so);
 	if (n->dead)
 		rc = -n->dead_err;
@@ -124,7 +156,7 @@ static void sem_complete(struct parked *p)
 	else
 		rc = fuse_reply_write(p->req, p->w.size);
 	/* The caller never learns of a P it cannot receive: give the units back. */
-	if (rc < 0 && p->rc == 0 && p->w.kind != SEM_WRITE_Z)
+	if (rc < 0 && p->rc == 0 && (p->w.kind == SEM_READ_P || p->w.kind == SEM_WRITE_P))
 		sem_post(p->node, p->w.pid, (uint32_t)p->w.arg);
 }
 
@@ -173,6 +205,10 @@ static void sem_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 	if (rc == 0) {
 		switch (t.op) {
 		case SEMTEXT_V:
+			if (h->node->fs->cluster) {
+				sem_submit(req, h, SEM_OP_V, t.n, size, 0);
+				return;
+			}
 			rc = sem_post(h->node, fuse_req_ctx(req)->pid, t.n);
 			break;
 		case SEMTEXT_P:
@@ -223,6 +259,13 @@ static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 	int rc;
 
 	(void)name;
+	if (n->fs->cluster) {
+		/* the value is checked here, so the log's PAUSE cannot fail; its effect shows
+		 * once it comes back (like a V's, but nobody waits for it) */
+		if (value > 1)
+			return -EINVAL;
+		return replica_post(n, SEM_OP_PAUSE, value, 0);
+	}
 	store_begin(&n->so);
 	rc = msem_set_paused(sem_of(n), value, &wk);
 	if (rc < 0) {
@@ -245,6 +288,66 @@ static void sem_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 	*blocks = 0;
 }
 
+/* Cluster mode: run op from the log on the replica, as sem_post, sem_wait and sem_setxattr do
+ * above; p is this daemon's caller, if it submitted op and still waits. */
+static void sem_apply(struct node *n, const struct cluster_op *op, struct parked *p)
+{
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
+	bool nonblock = op->flags & CLUSTER_OP_NONBLOCK;
+	struct waiter *w;
+	int rc;
+
+	if (op->kind == SEM_OP_V || op->kind == SEM_OP_PAUSE) {
+		store_begin(&n->so);
+		if (n->dead)
+			rc = -n->dead_err;
+		else if (op->kind == SEM_OP_V)
+			rc = msem_post(sem_of(n), op->pid, (uint32_t)op->arg, &wk);
+		else
+			rc = msem_set_paused(sem_of(n), op->arg, &wk);
+		if (rc == 0)
+			ns_touch_at(n, op->kind == SEM_OP_V, &op->time);
+		if (p)
+			park_claim(p, rc, &after.done);
+		park_commit(n, &after);
+		return;
+	}
+	if (op->kind != SEM_READ_P && op->kind != SEM_WRITE_P && op->kind != SEM_WRITE_Z) {
+		if (p)
+			park_answer(p, -EINVAL);
+		return;
+	}
+	w = p ? &p->w : replica_ghost(n, op);
+	if (!w) {
+		fprintf(stderr, "ipcfs: cluster: out of memory: a waiter of %s is missing here\n",
+			n->cpath);
+		return;
+	}
+	store_begin(&n->so);
+	if (n->dead)
+		rc = -n->dead_err;
+	else if ((rc = msem_wait(sem_of(n), w, !nonblock, &wk)) == MODEL_WOULD_BLOCK && nonblock)
+		rc = -EAGAIN;
+	if (rc == MODEL_WOULD_BLOCK) {
+		replica_queued(n, w);
+		store_commit(&n->so, NULL);
+		return;
+	}
+	if (p)
+		park_claim(p, rc, &after.done);
+	else
+		replica_unqueued(w, rc); /* a ghost served at once, or refused */
+	park_commit(n, &after);
+}
+
+/* Cluster mode: units this daemon's caller took but never learnt of go back. */
+static void sem_undo(struct node *n, const struct waiter *w)
+{
+	if (w->kind == SEM_READ_P || w->kind == SEM_WRITE_P)
+		replica_post(n, SEM_OP_V, (uint32_t)w->arg, w->pid);
+}
+
 const struct objtype sem_type = {
 	.name = "sem",
 	.obj_size = sizeof(struct msem),
@@ -262,5 +365,7 @@ const struct objtype sem_type = {
 	.getxattr = sem_getxattr,
 	.setxattr = sem_setxattr,
 	.inspect = sem_inspect,
+	.apply = sem_apply,
+	.undo = sem_undo,
 	.direct_io = true,
 };

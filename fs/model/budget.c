@@ -24,3 +24,8 @@ void budget_uncharge(struct model_budget *b, size_t bytes)
 {
 	__atomic_sub_fetch(&b->used, bytes, __ATOMIC_RELAXED);
 }
+
+void budget_charge_force(struct model_budget *b, size_t bytes)
+{
+	__atomic_add_fetch(&b->used, bytes, __ATOMIC_RELAXED);
+}

@@ -49,6 +49,13 @@ struct waiter {
 	int kind;	       /* what it waits for, in the type's own terms */
 	uint64_t arg;	       /* the type's argument (units, bytes, a buffer...) */
 	size_t size;	       /* bytes to report or to return */
+	/* Cluster mode (store/cluster.h) only; the model never looks at these. host: the daemon
+	 * the caller waits at (0 in the memory store); id: its request there. A waiter with op
+	 * NULL is a ghost: another daemon's caller, mirrored in this replica. clink: in its
+	 * object's list of cluster waiters while queued (the object's lock). */
+	uint64_t host;
+	uint64_t id;
+	struct list_head clink;
 };
 
 /*
@@ -93,6 +100,9 @@ struct model_budget {
 /* budget_charge - take bytes: 0, or -ENOSPC with nothing taken. budget_uncharge gives back. */
 int budget_charge(struct model_budget *b, size_t bytes);
 void budget_uncharge(struct model_budget *b, size_t bytes);
+/* budget_charge_force - take bytes even past the budget: what another daemon of the cluster
+ * made must be mirrored here all the same (cluster mode). */
+void budget_charge_force(struct model_budget *b, size_t bytes);
 
 /* What a new object starts from: the mount's defaults and its budget. */
 struct model_params {

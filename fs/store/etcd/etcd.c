@@ -38,7 +38,7 @@
 #define ETCD_POOL_MAX 16	/* idle connections a client keeps */
 #define ETCD_ATTEMPT_MIN_MS 200 /* the least time one attempt gets */
 #define ETCD_ENDPOINTS_MAX 16
-#define ETCD_URL_MAX 400 /* characters of one endpoint: it and a path fit in a URL buffer */
+#define ETCD_URL_MAX 400  /* characters of one endpoint: it and a path fit in a URL buffer */
 #define ETCD_RETRY_MS 200 /* a watch that found no member waits this long to try again */
 
 struct etcd {
@@ -53,7 +53,7 @@ struct etcd {
 
 struct etcd_watch {
 	struct etcd *c;
-	char *key, *end; /* base64 */
+	char *key, *end;  /* base64 */
 	int64_t next_rev; /* the first revision not reported yet; 0: from now */
 	void (*fn)(void *ctx, const struct etcd_kv *ev, int64_t rev);
 	void *ctx;
@@ -387,8 +387,8 @@ static int etcd_errno(json_object *resp)
 	case 4:	 /* DEADLINE_EXCEEDED */
 	case 14: /* UNAVAILABLE: no leader, stopping, not started */
 		return -EAGAIN;
-	case 3: /* INVALID_ARGUMENT */
-	case 9: /* FAILED_PRECONDITION */
+	case 3:	 /* INVALID_ARGUMENT */
+	case 9:	 /* FAILED_PRECONDITION */
 	case 11: /* OUT_OF_RANGE: a compacted or future revision */
 		return -EINVAL;
 	case 5: /* NOT_FOUND: a lease */
@@ -514,8 +514,8 @@ static int j_add_range(json_object *obj, const void *key, size_t key_len, const 
 	return rc;
 }
 
-int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value,
-	     size_t value_len, int64_t lease, int64_t *rev)
+int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value, size_t value_len,
+	     int64_t lease, int64_t *rev)
 {
 	json_object *req = json_object_new_object(), *resp;
 	int rc;
@@ -583,8 +583,8 @@ size_t etcd_prefix_end(const void *prefix, size_t len, char *end)
 	return 0;
 }
 
-long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *end,
-		 size_t end_len, int64_t *rev)
+long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
+		 int64_t *rev)
 {
 	json_object *req = json_object_new_object(), *resp;
 	long n;
@@ -608,8 +608,8 @@ long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *en
 }
 
 static const char *const target_names[] = { "VERSION", "CREATE", "MOD", "VALUE", "LEASE" };
-static const char *const target_fields[] = { "version", "create_revision", "mod_revision",
-					     "value", "lease" };
+static const char *const target_fields[] = { "version", "create_revision", "mod_revision", "value",
+					     "lease" };
 static const char *const result_names[] = { "EQUAL", "GREATER", "LESS", "NOT_EQUAL" };
 
 static json_object *compare_json(const struct etcd_compare *k)
@@ -619,7 +619,7 @@ static json_object *compare_json(const struct etcd_compare *k)
 
 	if (!o)
 		return NULL;
-	rc = j_add_b64(o, "key", k->key, k->key_len);
+	rc = j_add_range(o, k->key, k->key_len, k->end, k->end_len);
 	if (rc == 0)
 		rc = j_add_str(o, "target", target_names[k->target]);
 	if (rc == 0)
@@ -670,8 +670,8 @@ fail:
 }
 
 /* Add an array of n items made by make to obj as key. */
-static int j_add_array(json_object *obj, const char *key, const void *items, size_t size,
-		       size_t n, json_object *(*make)(const void *item))
+static int j_add_array(json_object *obj, const char *key, const void *items, size_t size, size_t n,
+		       json_object *(*make)(const void *item))
 {
 	json_object *arr = json_object_new_array();
 

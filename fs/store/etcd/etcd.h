@@ -51,8 +51,8 @@ struct etcd_kv {
 struct etcd_kvs {
 	struct etcd_kv *kvs;
 	size_t n;
-	int64_t rev;  /* the store's revision the answer was read at */
-	bool more;    /* a range: more keys than its limit */
+	int64_t rev; /* the store's revision the answer was read at */
+	bool more;   /* a range: more keys than its limit */
 };
 
 /* etcd_kvs_free - free what a range or a txn returned (the struct itself is the caller's). */
@@ -70,8 +70,8 @@ void etcd_close(struct etcd *c);
 /* etcd_put - key = value, attached to lease (0: none). Returns 0 and *rev (may be NULL) the
  * revision of the change, or -EIO (no member answered in time: it may or may not have been
  * applied), -ENOENT (no such lease), -EINVAL. */
-int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value,
-	     size_t value_len, int64_t lease, int64_t *rev);
+int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value, size_t value_len,
+	     int64_t lease, int64_t *rev);
 
 /*
  * etcd_range - the keys from key up to end (exclusive; end NULL: key alone; end "\0" with
@@ -89,8 +89,8 @@ size_t etcd_prefix_end(const void *prefix, size_t len, char *end);
 
 /* etcd_delete - delete the keys from key up to end (as etcd_range). Returns the number deleted
  * (>= 0), or -EIO, -EINVAL. */
-long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *end,
-		 size_t end_len, int64_t *rev);
+long etcd_delete(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
+		 int64_t *rev);
 
 /* A transaction: if every compare holds, the success operations, else the failure ones, all
  * at one revision. */
@@ -101,9 +101,13 @@ enum etcd_op_kind { ETCD_OP_PUT, ETCD_OP_DELETE, ETCD_OP_RANGE };
 struct etcd_compare {
 	const void *key;
 	size_t key_len;
+	/* NULL: key alone; else every key from key up to end (as etcd_range) must pass, and an
+	 * empty range compares as a key that does not exist (version, revisions 0) */
+	const void *end;
+	size_t end_len;
 	enum etcd_target target;
 	enum etcd_result result;
-	int64_t number; /* VERSION, CREATE, MOD, LEASE */
+	int64_t number;	   /* VERSION, CREATE, MOD, LEASE */
 	const void *value; /* VALUE */
 	size_t value_len;
 };

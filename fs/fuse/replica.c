@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replica.c - cluster mode in the FUSE face: the tree mirrored from the cluster's names, the
+ * log's operations applied to it, and the requests that wait for theirs (replica.h).
+ *
+ * Implementation notes:
+ * - Names change synchronously (store/cluster.h: one transaction, bounded by etcd_timeout)
+ *   and then here at once; the watch reports the same change later and finds it made (same
+ *   incarnation). Another daemon's changes arrive only through the watch.
+ * - A node's cluster path ("sem/jobs") is kept in the node: operations name their object by
+ *   it, and computing it would take ns_lock inside a step. Renames are refused in cluster
+ *   mode, so it never changes.
+ * - The waiters of a node that came through the log (this daemon's parked requests and the
+ *   ghosts of other daemons' callers) are also on the node's cwaiters list, so that a CANCEL
+ *   or a GONE finds them without knowing the type's queues.
+ * - A ghost of this daemon is an orphan: its caller was answered (EIO: the operation was not
+ *   written in time) before the operation came back. If the model serves it, the type's undo
+ *   gives back what it took; if it waits, a CANCEL takes it out.
+ *
+ * Locking: fs->pend_lock protects fs->pend and pend_next; taken alone, or inside a step.
+ * Mirroring takes ns_lock, then steps on the nodes, as everywhere (ipcfs.h).
+ */
+#include "replica.h"
+#include "node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Another daemon's caller, waiting in this replica (or this daemon's, with no caller). */
+struct ghost {
+	struct waiter w; /* op NULL: what tells a ghost from a parked request */
+	struct node *n;	 /* the object it waits on (no reference: it dies with the object) */
+};
+
+/* ---- requests waiting for their operation ---- */
+
+static struct list_head *bucket(struct ipcfs *fs, uint64_t id)
+{
+	return &fs->pend[id % IPCFS_PEND_BUCKETS];
+}
+
+/* Take the request submitted as id out of fs->pend: NULL when nobody waits for it (answered
+ * already, or another daemon's). */
+static struct parked *pend_take(struct ipcfs *fs, uint64_t id)
+{
+	struct parked *p, *found = NULL;
+
+	ipc_mutex_lock(&fs->pend_lock);
+	list_for_each_entry(p, bucket(fs, id), plink)
+	{
+		if (p->w.id == id) {
+			list_del(&p->plink);
+			found = p;
+			break;
+		}
+	}
+	ipc_mutex_unlock(&fs->pend_lock);
+	return found;
+}
+
+/* The cluster path of directory or object n: "TYPE/PATH". NULL for the root. */
+static const char *cpath(const struct node *n)
+{
+	if (n->cpath)
+		return n->cpath;
+	return n->fixed && n->type ? n->type->name : NULL;
+}
+
+void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flags)
+{
+	struct node *n = p->node;
+	struct ipcfs *fs = n->fs;
+	struct cluster_op op = { .path = cpath(n),
+				 .inc = n->inc,
+				 .pid = p->w.pid,
+				 .kind = kind,
+				 .arg = arg,
+				 .flags = flags };
+	int rc;
+
+	ipc_mutex_lock(&fs->pend_lock);
+	p->w.id = op.id = ++fs->pend_next;
+	list_add_tail(&p->plink, bucket(fs, op.id));
+	ipc_mutex_unlock(&fs->pend_lock);
+	p->w.host = fs->host;
+	rc = cluster_submit(fs->cluster, &op);
+	store_end(&n->so);
+	if (rc && pend_take(fs, op.id) == p)
+		park_answer(p, rc);
+}
+
+int replica_post(struct node *n, uint32_t kind, uint64_t arg, pid_t pid)
+{
+	struct cluster_op op = {
+		.path = cpath(n), .inc = n->inc, .pid = pid, .kind = kind, .arg = arg
+	};
+
+	return cluster_submit(n->fs->cluster, &op);
+}
+
+void replica_cancel(struct parked *p)
+{
+	struct cluster_op op = { .path = cpath(p->node),
+				 .inc = p->node->inc,
+				 .id = p->w.id,
+				 .pid = p->w.pid,
+				 .kind = CLUSTER_OP_CANCEL };
+
+	if (p->cancel_sent)
+		return;
+	/* out of memory: the caller stays blocked as if the signal had not come; its next
+	 * signal (or the watcher of deferred ones) tries again */
+	p->cancel_sent = cluster_submit(p->node->fs->cluster, &op) == 0;
+}
+
+struct waiter *replica_ghost(struct node *n, const struct cluster_op *op)
+{
+	struct ghost *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	list_init(&g->w.link);
+	list_init(&g->w.clink);
+	g->w.host = op->host;
+	g->w.id = op->id;
+	g->w.pid = op->pid;
+	g->w.since = op->time;
+	g->w.kind = (int)op->kind;
+	g->w.arg = op->arg;
+	g->n = n;
+	return &g->w;
+}
+
+void replica_queued(struct node *n, struct waiter *w)
+{
+	list_add_tail(&w->clink, &n->cwaiters);
+	if (w->op)
+		park_queued(container_of(w, struct parked, w));
+}
+
+bool replica_unqueued(struct waiter *w, int rc)
+{
+	struct ghost *g;
+
+	list_del(&w->clink);
+	if (w->op)
+		return false;
+	g = container_of(w, struct ghost, w);
+	if (rc == 0 && w->host == g->n->fs->host && g->n->type->undo)
+		g->n->type->undo(g->n, w); /* an orphan served: its caller never learnt of it */
+	free(g);
+	return true;
+}
+
+/*
+ * Take the waiters of daemon host (all of them, or the one of request id) out of n's queues:
+ * the type's cancel lets those behind proceed; a parked request is answered rc. The list is
+ * searched afresh after each one: a cancel may serve (and free) other ghosts.
+ */
+static void unqueue(struct node *n, uint64_t host, uint64_t id, bool all, int rc)
+{
+	struct store_after after;
+	bool any = false;
+
+	park_after_init(&after);
+	store_begin(&n->so);
+	for (;;) {
+		struct waiter *w, *found = NULL;
+
+		list_for_each_entry(w, &n->cwaiters, clink)
+		{
+			if (w->host == host && (all || w->id == id)) {
+				found = w;
+				break;
+			}
+		}
+		if (!found)
+			break;
+		list_del(&found->clink);
+		n->type->cancel(n, found, &after.done);
+		any = true;
+		if (found->op)
+			park_claim(container_of(found, struct parked, w), rc, &after.done);
+		else
+			free(container_of(found, struct ghost, w));
+	}
+	if (any)
+		park_commit(n, &after);
+	else
+		store_end(&n->so);
+}
+
+/* Daemon host left the cluster: its waiters leave every queue (this daemon's own, when its
+ * lease expired, are answered EIO). */
+static void host_gone(struct ipcfs *fs, uint64_t host)
+{
+	struct node **nodes = NULL, *n;
+	size_t count = 0, i = 0;
+
+	ipc_mutex_lock(&fs->ns_lock);
+	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
+	nodes = calloc(count + 1, sizeof(*nodes));
+	if (nodes) {
+		list_for_each_entry(n, &fs->all_nodes, all_link)
+		{
+			if (n->linked && !n->is_dir) {
+				ns_ref(n); /* linked: it holds a reference, so refs > 0 */
+				nodes[i++] = n;
+			}
+		}
+	}
+	ipc_mutex_unlock(&fs->ns_lock);
+	if (!nodes) {
+		fprintf(stderr,
+			"ipcfs: cluster: out of memory: daemon %016" PRIx64
+			"'s waiters stay queued here\n",
+			host);
+		return;
+	}
+	while (i > 0) {
+		n = nodes[--i];
+		unqueue(n, host, 0, true, -EIO);
+		ns_unref(n);
+	}
+	free(nodes);
+}
+
+/* ---- the names ---- */
+
+/* The node at cluster path (ns_lock held): NULL when there is none. */
+static struct node *walk(struct ipcfs *fs, const char *path)
+{
+	char buf[PATH_MAX], *save = NULL;
+	struct node *n = fs->root;
+
+	if (strlen(path) >= sizeof(buf))
+		return NULL;
+	strcpy(buf, path);
+	for (char *part = strtok_r(buf, "/", &save); part && n; part = strtok_r(NULL, "/", &save))
+		n = n->is_dir ? node_find(fs, n, part) : NULL;
+	return n == fs->root ? NULL : n;
+}
+
+/* A name's value: "D|O MODE UID GID SEC NSEC" (directory or object, attributes, ctime). */
+struct name_attrs {
+	bool is_dir;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec ctime;
+};
+
+static int name_value(char *buf, size_t len, const struct name_attrs *a)
+{
+	return snprintf(buf, len, "%c %o %u %u %lld %ld", a->is_dir ? 'D' : 'O', (unsigned)a->mode,
+			(unsigned)a->uid, (unsigned)a->gid, (long long)a->ctime.tv_sec,
+			a->ctime.tv_nsec);
+}
+
+static int parse_attrs(const char *value, struct name_attrs *a)
+{
+	char kind;
+	unsigned mode, uid, gid;
+	long long sec;
+
+	if (sscanf(value, "%c %o %u %u %lld %ld", &kind, &mode, &uid, &gid, &sec,
+		   &a->ctime.tv_nsec) != 6 ||
+	    (kind != 'D' && kind != 'O'))
+		return -EINVAL;
+	a->is_dir = kind == 'D';
+	a->mode = mode & 07777;
+	a->uid = uid;
+	a->gid = gid;
+	a->ctime.tv_sec = (time_t)sec;
+	return 0;
+}
+
+/*
+ * Make this replica hold incarnation inc of path with value's attributes: returns its node (a
+ * reference), made if need be (replacing an older incarnation), or NULL (no parent here, a
+ * malformed value, out of memory). A cluster's objects are not charged against this daemon's
+ * -o max_objects: the cluster admitted them, and every replica must hold them all.
+ */
+static struct node *mirror(struct ipcfs *fs, const char *path, const char *value, int64_t inc,
+			   int64_t version)
+{
+	const char *leaf = strrchr(path, '/');
+	char dirpath[PATH_MAX];
+	struct name_attrs a;
+	struct node *dir, *old, *n = NULL;
+
+	if (parse_attrs(value, &a) != 0 || !leaf || (size_t)(leaf - path) >= sizeof(dirpath))
+		return NULL;
+	memcpy(dirpath, path, (size_t)(leaf - path));
+	dirpath[leaf - path] = '\0';
+	leaf++;
+	ipc_mutex_lock(&fs->ns_lock);
+	dir = walk(fs, dirpath);
+	if (!dir || !dir->is_dir || !dir->type || dir->type == &status_type) {
+		ipc_mutex_unlock(&fs->ns_lock);
+		return NULL;
+	}
+	old = node_find(fs, dir, leaf);
+	if (old && old->inc == inc) {
+		if (version > 1) {
+			store_begin(&old->so);
+			old->mode = a.mode;
+			old->uid = a.uid;
+			old->gid = a.gid;
+			old->ctime = a.ctime;
+			store_commit(&old->so, NULL);
+		}
+		ns_ref(old);
+		ipc_mutex_unlock(&fs->ns_lock);
+		return old;
+	}
+	if (old)
+		node_unlink(fs, old);
+	n = node_alloc(fs, dir->type, a.is_dir, leaf, a.mode, a.uid, a.gid);
+	if (n)
+		n->cpath = strdup(path);
+	if (n && !n->cpath) {
+		node_free(n);
+		n = NULL;
+	}
+	if (n) {
+		__atomic_add_fetch(&fs->nobjects, 1, __ATOMIC_RELAXED);
+		budget_charge_force(&fs->budget, n->charge);
+		n->inc = inc;
+		n->atime = n->mtime = n->ctime = a.ctime;
+		node_link(fs, dir, n);
+		ns_ref(n);
+		store_begin(&dir->so);
+		ns_touch(dir, true);
+		store_commit(&dir->so, NULL);
+	}
+	ipc_mutex_unlock(&fs->ns_lock);
+	if (old)
+		node_retire(old, EIDRM);
+	if (!n)
+		fprintf(stderr, "ipcfs: cluster: cannot mirror %s here\n", path);
+	return n;
+}
+
+/* Remove path (incarnation inc; 0: whichever) from this replica, if it is here. */
+static void unmirror(struct ipcfs *fs, const char *path, int64_t inc)
+{
+	struct node *n;
+
+	ipc_mutex_lock(&fs->ns_lock);
+	n = walk(fs, path);
+	if (!n || n->fixed || (inc && n->inc != inc) || (n->is_dir && !list_empty(&n->children))) {
+		ipc_mutex_unlock(&fs->ns_lock);
+		return;
+	}
+	node_unlink(fs, n);
+	store_begin(&n->parent->so);
+	ns_touch(n->parent, true);
+	store_commit(&n->parent->so, NULL);
+	ipc_mutex_unlock(&fs->ns_lock);
+	node_retire(n, EIDRM);
+}
+
+int replica_make(struct ipcfs *fs, struct node *dir, const char *name, mode_t mode, bool is_dir,
+		 uid_t uid, gid_t gid, struct node **out)
+{
+	struct name_attrs a = { .is_dir = is_dir, .mode = mode & 07777, .uid = uid, .gid = gid };
+	const char *base = cpath(dir);
+	char path[PATH_MAX], value[128];
+	int64_t inc;
+	int rc;
+
+	if (!dir->type->apply)
+		return -EOPNOTSUPP; /* not shared in cluster mode (yet): docs/semantics.md */
+	if (!base || snprintf(path, sizeof(path), "%s/%s", base, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	clock_gettime(CLOCK_REALTIME, &a.ctime);
+	name_value(value, sizeof(value), &a);
+	rc = cluster_name_create(fs->cluster, path, value, &inc);
+	if (rc)
+		return rc;
+	*out = mirror(fs, path, value, inc, 1);
+	return *out ? 0 : -ENOMEM;
+}
+
+bool replica_lookup_miss(struct ipcfs *fs, struct node *dir, const char *name)
+{
+	const char *base = cpath(dir);
+	char path[PATH_MAX];
+
+	if (!base || snprintf(path, sizeof(path), "%s/%s", base, name) >= (int)sizeof(path))
+		return false;
+	return cluster_name_sync(fs->cluster, path) == 0;
+}
+
+int replica_remove(struct ipcfs *fs, struct node *n)
+{
+	int rc = cluster_name_delete(fs->cluster, n->cpath, n->inc, n->is_dir);
+
+	if (rc == 0)
+		unmirror(fs, n->cpath, n->inc);
+	return rc;
+}
+
+int replica_setattr(struct ipcfs *fs, struct node *n, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct name_attrs a = { .is_dir = n->is_dir, .mode = mode, .uid = uid, .gid = gid };
+	char value[128];
+
+	clock_gettime(CLOCK_REALTIME, &a.ctime);
+	name_value(value, sizeof(value), &a);
+	return cluster_name_set(fs->cluster, n->cpath, n->inc, value);
+}
+
+/* ---- what the cluster reports ---- */
+
+static void on_name_put(void *ctx, const char *path, const char *value, int64_t create_rev,
+			int64_t version)
+{
+	struct node *n = mirror(ctx, path, value, create_rev, version);
+
+	if (n)
+		ns_unref(n);
+}
+
+static void on_name_del(void *ctx, const char *path)
+{
+	unmirror(ctx, path, 0);
+}
+
+static void on_op(void *ctx, const struct cluster_op *op)
+{
+	struct ipcfs *fs = ctx;
+	struct parked *p = NULL;
+	struct node *n;
+
+	if (op->kind == CLUSTER_OP_GONE) {
+		host_gone(fs, op->arg);
+		return;
+	}
+	ipc_mutex_lock(&fs->ns_lock);
+	n = walk(fs, op->path);
+	if (n && (n->is_dir || n->inc != op->inc || !n->type->apply))
+		n = NULL; /* removed, or made again: the operation was on an object now gone */
+	if (n)
+		ns_ref(n);
+	ipc_mutex_unlock(&fs->ns_lock);
+	if (op->kind == CLUSTER_OP_CANCEL) {
+		if (n)
+			unqueue(n, op->host, op->id, false, -EINTR);
+	} else {
+		if (op->host == fs->host && op->id)
+			p = pend_take(fs, op->id);
+		if (n)
+			n->type->apply(n, op, p);
+		else if (p)
+			park_answer(p, -EIDRM);
+	}
+	if (n)
+		ns_unref(n);
+}
+
+static void on_failed(void *ctx, uint64_t id, int rc)
+{
+	struct parked *p = pend_take(ctx, id);
+
+	if (p)
+		park_answer(p, rc);
+}
+
+int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsigned ttl,
+		 unsigned timeout_s)
+{
+	const struct cluster_face face = { .ctx = fs,
+					   .name_put = on_name_put,
+					   .name_del = on_name_del,
+					   .op = on_op,
+					   .failed = on_failed };
+	int rc;
+
+	ipc_mutex_init(&fs->pend_lock, 0);
+	for (size_t i = 0; i < IPCFS_PEND_BUCKETS; i++)
+		list_init(&fs->pend[i]);
+	rc = cluster_open(endpoints, name, ttl, timeout_s, &face, &fs->cluster);
+	if (rc == -EINVAL)
+		fprintf(stderr,
+			"ipcfs: bad -o etcd=%s or -o cluster=%s (URLs joined by '+'; a "
+			"name of letters, digits, '.', '_', '-')\n",
+			endpoints, name);
+	else if (rc)
+		fprintf(stderr, "ipcfs: etcd at %s: %s\n", endpoints,
+			rc == -EIO ? "no member answered" : strerror(-rc));
+	return rc;
+}
+
+int replica_start(struct ipcfs *fs)
+{
+	int rc;
+
+	fs->host = cluster_host(fs->cluster);
+	rc = cluster_start(fs->cluster);
+	if (rc)
+		fprintf(stderr, "ipcfs: cannot join cluster: %s\n", strerror(-rc));
+	return rc;
+}
+
+void replica_stop(struct ipcfs *fs)
+{
+	if (!fs->cluster)
+		return;
+	cluster_stop(fs->cluster);
+	for (size_t i = 0; i < IPCFS_PEND_BUCKETS; i++) {
+		for (;;) {
+			struct parked *p;
+
+			ipc_mutex_lock(&fs->pend_lock);
+			p = list_empty(&fs->pend[i])
+				    ? NULL
+				    : list_first_entry(&fs->pend[i], struct parked, plink);
+			if (p)
+				list_del(&p->plink);
+			ipc_mutex_unlock(&fs->pend_lock);
+			if (!p)
+				break;
+			park_answer(p, -EIO);
+		}
+	}
+}

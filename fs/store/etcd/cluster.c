@@ -1,0 +1,858 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cluster.c - the cluster store: names and a log of operations in etcd, replayed and watched
+ * (the protocol is in store/cluster.h, the key layout and the reasoning in docs/design.md).
+ *
+ * Implementation notes:
+ * - Three threads: the sender writes submitted operations in batches (one transaction of up
+ *   to CLUSTER_BATCH keys, each required not to exist yet: a retried batch cannot land twice);
+ *   the keeper renews the lease every third of its time and, if it expired, takes a new one
+ *   and registers again; the watch (etcd.c) reports every change under the prefix in order.
+ * - A batch that gets no answer is retried until the oldest of its operations has waited
+ *   etcd_timeout; then their submitters get EIO and the keys become doubtful: before the
+ *   sender writes anything else it writes a tombstone ("x") where each would land. A doubtful
+ *   operation thus either landed before its tombstone (the watch reports it) or never will, and
+ *   a daemon's operations stay in the order it submitted them.
+ * - Operations queued while etcd is unreachable are not sent after their deadline: EIO, and
+ *   nothing written.
+ *
+ * Locking: c->lock protects the queue, the sequence number, the doubtful keys and stop. No
+ * etcd call is made holding it.
+ */
+#include "store/cluster.h"
+#include "store/etcd/etcd.h"
+#include "list.h"
+
+#include <ipc/common.h>
+#include <ipc/cond.h>
+#include <ipc/mutex.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define CLUSTER_BATCH 32     /* operations per transaction (etcd allows 128 per branch) */
+#define CLUSTER_RETRY_MS 50  /* between attempts while etcd does not answer */
+#define CLUSTER_NAME_MAX 64  /* -o cluster= */
+#define CLUSTER_KEY_MAX 4200 /* prefix + "n/" + a path (PATH_MAX) */
+
+/* One submitted operation, its key and value built at submission. */
+struct qop {
+	struct list_head link; /* in c->queue, then in the sender's batch */
+	uint64_t id;	       /* to answer on failure (0: nobody) */
+	int64_t deadline_ms;   /* CLOCK_MONOTONIC: EIO past it */
+	char *key;
+	size_t key_len;
+	char *value;
+	size_t value_len;
+};
+
+struct cluster {
+	struct etcd *etcd;
+	char prefix[CLUSTER_NAME_MAX + 16]; /* "/ipcfs/NAME/" */
+	size_t plen;
+	uint64_t host;	     /* immutable after open */
+	int64_t lease;	     /* the keeper's, after start */
+	unsigned ttl;	     /* seconds */
+	unsigned timeout_ms; /* etcd_timeout */
+	struct cluster_face face;
+	struct etcd_watch *watch;
+
+	struct ipc_mutex lock;
+	struct ipc_cond cond;	   /* queue grew, or stop */
+	struct ipc_cond caught_up; /* applied moved */
+	int64_t applied;	   /* the last revision reported to the face */
+	struct list_head queue;	   /* struct qop, in submission order */
+	uint64_t seq;		   /* last operation number handed out */
+	char **doubt;		   /* keys of operations answered EIO, not yet fenced */
+	size_t ndoubt, doubt_cap;
+	bool stop;
+	pthread_t sender, keeper;
+	bool running;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* prefix + the parts, into buf (CLUSTER_KEY_MAX). Returns its length, or 0 when too long. */
+static size_t make_key(const struct cluster *c, char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static size_t make_key(const struct cluster *c, char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	memcpy(buf, c->prefix, c->plen);
+	va_start(ap, fmt);
+	len = vsnprintf(buf + c->plen, CLUSTER_KEY_MAX - c->plen, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= CLUSTER_KEY_MAX - c->plen)
+		return 0;
+	return c->plen + (size_t)len;
+}
+
+static void qop_free(struct qop *q)
+{
+	free(q->key);
+	free(q->value);
+	free(q);
+}
+
+/* ---- the operations' text: "INC HOST ID SEC NSEC PID KIND ARG FLAGS PATH" ---- */
+
+static char *op_encode(const struct cluster_op *op, size_t *len)
+{
+	char *s = NULL;
+	int n = asprintf(&s,
+			 "%" PRId64 " %016" PRIx64 " %" PRIu64 " %lld %ld %" PRId32 " %" PRIu32
+			 " %" PRIu64 " %" PRIu32 " %s",
+			 op->inc, op->host, op->id, (long long)op->time.tv_sec, op->time.tv_nsec,
+			 op->pid, op->kind, op->arg, op->flags, op->path);
+
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return s;
+}
+
+/* Parse s into op (op->path points into s). Returns 0 or -EINVAL. */
+static int op_decode(char *s, struct cluster_op *op)
+{
+	long long sec;
+	int at = -1;
+
+	if (sscanf(s,
+		   "%" SCNd64 " %" SCNx64 " %" SCNu64 " %lld %ld %" SCNd32 " %" SCNu32 " %" SCNu64
+		   " %" SCNu32 " %n",
+		   &op->inc, &op->host, &op->id, &sec, &op->time.tv_nsec, &op->pid, &op->kind,
+		   &op->arg, &op->flags, &at) != 9 ||
+	    at < 0)
+		return -EINVAL;
+	op->time.tv_sec = (time_t)sec;
+	op->path = s + at;
+	return 0;
+}
+
+/* ---- applying what etcd reports ---- */
+
+/* One change under the prefix, at revision rev: to the face. Replay and watch alike. */
+static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
+{
+	const char *k = kv->key + c->plen;
+	bool deleted = kv->version == 0;
+
+	if (kv->key_len < c->plen + 2 || memcmp(kv->key, c->prefix, c->plen) != 0)
+		return;
+	if (strncmp(k, "h/", 2) == 0) {
+		struct cluster_op gone = { .path = "", .kind = CLUSTER_OP_GONE };
+
+		/* a daemon left: every daemon appends its GONE, so that its waiters leave the
+		 * queues at one place of the log for all (the duplicates find nothing) */
+		if (deleted && sscanf(k + 2, "%" SCNx64, &gone.arg) == 1 &&
+		    cluster_submit(c, &gone) != 0)
+			fprintf(stderr, "ipcfs: cluster: out of memory for a GONE\n");
+	} else if (strncmp(k, "n/", 2) == 0) {
+		if (deleted)
+			c->face.name_del(c->face.ctx, k + 2);
+		else
+			c->face.name_put(c->face.ctx, k + 2, kv->value, kv->create_rev,
+					 kv->version);
+	} else if (strncmp(k, "l/", 2) == 0 && !deleted && kv->version == 1 &&
+		   strcmp(kv->value, "x") != 0) {
+		struct cluster_op op;
+
+		if (op_decode(kv->value, &op) != 0) {
+			fprintf(stderr, "ipcfs: cluster: malformed operation at %s\n", kv->key);
+			return;
+		}
+		op.rev = rev;
+		c->face.op(c->face.ctx, &op);
+	}
+}
+
+/* Everything up to rev has been reported to the face. */
+static void caught_up_to(struct cluster *c, int64_t rev)
+{
+	ipc_mutex_lock(&c->lock);
+	if (rev > c->applied) {
+		c->applied = rev;
+		ipc_cond_notify(&c->caught_up, INT32_MAX);
+	}
+	ipc_mutex_unlock(&c->lock);
+}
+
+static void watch_fn(void *ctx, const struct etcd_kv *ev, int64_t rev)
+{
+	struct cluster *c = ctx;
+
+	if (!ev) {
+		/* Only an operator's compaction can do this (the daemons never compact): the
+		 * changes in between are lost to this replica. */
+		fprintf(stderr,
+			"ipcfs: cluster: etcd compacted the log past this daemon's "
+			"replica (revision %" PRId64 "): restart it\n",
+			rev);
+		return;
+	}
+	apply_kv(c, ev, rev);
+	caught_up_to(c, rev);
+}
+
+static int by_revision(const void *a, const void *b)
+{
+	const struct etcd_kv *x = *(const struct etcd_kv *const *)a;
+	const struct etcd_kv *y = *(const struct etcd_kv *const *)b;
+
+	return (x->mod_rev > y->mod_rev) - (x->mod_rev < y->mod_rev);
+}
+
+/* Is host one of alive[0..n)? */
+static bool host_in(const uint64_t *alive, size_t n, uint64_t host)
+{
+	for (size_t i = 0; i < n; i++)
+		if (alive[i] == host)
+			return true;
+	return false;
+}
+
+/*
+ * Replay the cluster as it is at one revision: every name (in key order, so a directory before
+ * what is in it), then every operation in revision order; then append a GONE for each daemon
+ * that appears in the log but is not registered (it died while nobody watched). Returns the
+ * revision read, or -EIO, -ENOMEM.
+ */
+static int64_t replay(struct cluster *c)
+{
+	char end[sizeof(c->prefix)];
+	size_t elen = etcd_prefix_end(c->prefix, c->plen, end);
+	struct etcd_kvs all;
+	const struct etcd_kv **ops = NULL;
+	uint64_t *alive = NULL, *dead = NULL;
+	size_t nops = 0, nalive = 0, ndead = 0;
+	int64_t rc;
+
+	rc = etcd_range(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1, 0, &all);
+	if (rc < 0)
+		return rc;
+	ops = calloc(all.n + 1, sizeof(*ops));
+	alive = calloc(all.n + 1, sizeof(*alive));
+	dead = calloc(all.n + 1, sizeof(*dead));
+	if (!ops || !alive || !dead) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		const struct etcd_kv *kv = &all.kvs[i];
+		const char *k = kv->key + c->plen;
+
+		if (kv->key_len < c->plen + 2)
+			continue;
+		if (strncmp(k, "h/", 2) == 0)
+			sscanf(k + 2, "%" SCNx64, &alive[nalive++]);
+		else if (strncmp(k, "n/", 2) == 0)
+			apply_kv(c, kv, all.rev);
+		else if (strncmp(k, "l/", 2) == 0)
+			ops[nops++] = kv;
+	}
+	qsort(ops, nops, sizeof(*ops), by_revision);
+	for (size_t i = 0; i < nops; i++) {
+		uint64_t host;
+
+		apply_kv(c, ops[i], ops[i]->mod_rev);
+		if (sscanf(ops[i]->key + c->plen + 2, "%" SCNx64, &host) == 1 &&
+		    !host_in(alive, nalive, host) && !host_in(dead, ndead, host))
+			dead[ndead++] = host;
+	}
+	for (size_t i = 0; i < ndead; i++) {
+		struct cluster_op gone = { .path = "", .kind = CLUSTER_OP_GONE, .arg = dead[i] };
+
+		if (cluster_submit(c, &gone) != 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	rc = all.rev;
+out:
+	free(ops);
+	free(alive);
+	free(dead);
+	etcd_kvs_free(&all);
+	return rc;
+}
+
+/* ---- the sender ---- */
+
+/* Tell the face that the operations of batch failed with rc, and free them. */
+static void fail_batch(struct cluster *c, struct list_head *batch, int rc)
+{
+	while (!list_empty(batch)) {
+		struct qop *q = list_first_entry(batch, struct qop, link);
+
+		list_del(&q->link);
+		if (q->id)
+			c->face.failed(c->face.ctx, q->id, rc);
+		qop_free(q);
+	}
+}
+
+/* The operations of batch were answered EIO: remember their keys to fence them. c->lock. */
+static void doubt_batch(struct cluster *c, struct list_head *batch)
+{
+	struct qop *q;
+
+	list_for_each_entry(q, batch, link)
+	{
+		if (c->ndoubt == c->doubt_cap) {
+			size_t cap = c->doubt_cap ? 2 * c->doubt_cap : 64;
+			char **bigger = realloc(c->doubt, cap * sizeof(*bigger));
+
+			if (!bigger)
+				break; /* out of memory: that one stays unfenced */
+			c->doubt = bigger;
+			c->doubt_cap = cap;
+		}
+		c->doubt[c->ndoubt++] = q->key;
+		q->key = NULL;
+	}
+}
+
+/* Write a tombstone where each doubtful operation would land. Returns 0 when every one is
+ * fenced (or was found to have landed), -EIO while etcd does not answer. c->lock not held;
+ * only the sender touches the doubtful keys outside it. */
+static int fence(struct cluster *c, char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(keys[i]);
+		struct etcd_compare cmp = {
+			.key = keys[i], .key_len = len, .target = ETCD_VERSION, .result = ETCD_EQUAL
+		};
+		struct etcd_op put = { .kind = ETCD_OP_PUT,
+				       .key = keys[i],
+				       .key_len = len,
+				       .value = "x",
+				       .value_len = 1 };
+		struct etcd_txn t = { .cmp = &cmp, .ncmp = 1, .success = &put, .nsuccess = 1 };
+		int rc = etcd_txn(c->etcd, &t, NULL, NULL);
+
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			fprintf(stderr,
+				"ipcfs: cluster: operation %s landed after its caller got EIO\n",
+				keys[i]);
+	}
+	return 0;
+}
+
+/* Write batch (n operations) as one transaction. Returns 0 once it is in the log (now or by
+ * an earlier attempt), or -errno. */
+static int send_batch(struct cluster *c, struct list_head *batch, size_t n)
+{
+	struct etcd_compare cmp[CLUSTER_BATCH];
+	struct etcd_op put[CLUSTER_BATCH];
+	struct etcd_txn t = { .cmp = cmp, .ncmp = n, .success = put, .nsuccess = n };
+	struct qop *q;
+	size_t i = 0;
+	int rc;
+
+	list_for_each_entry(q, batch, link)
+	{
+		cmp[i] = (struct etcd_compare){ .key = q->key,
+						.key_len = q->key_len,
+						.target = ETCD_VERSION,
+						.result = ETCD_EQUAL };
+		put[i] = (struct etcd_op){ .kind = ETCD_OP_PUT,
+					   .key = q->key,
+					   .key_len = q->key_len,
+					   .value = q->value,
+					   .value_len = q->value_len };
+		i++;
+	}
+	rc = etcd_txn(c->etcd, &t, NULL, NULL);
+	/* 0: a key exists already: an earlier attempt of this very batch landed (all of it:
+	 * a transaction is atomic), since no other writer uses this daemon's keys */
+	return rc < 0 ? rc : 0;
+}
+
+static void *sender_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	ipc_mutex_lock(&c->lock);
+	while (!c->stop) {
+		LIST_HEAD_DECL(batch);
+		LIST_HEAD_DECL(late);
+		size_t n = 0;
+		int64_t oldest;
+		int rc;
+
+		if (c->ndoubt) {
+			char **keys = c->doubt;
+			size_t nkeys = c->ndoubt;
+
+			c->doubt = NULL;
+			c->ndoubt = c->doubt_cap = 0;
+			ipc_mutex_unlock(&c->lock);
+			rc = fence(c, keys, nkeys);
+			ipc_mutex_lock(&c->lock);
+			if (rc < 0) {
+				/* not yet: keep them (first), and give up on what is late */
+				struct timespec d = ipc_deadline_in(CLUSTER_RETRY_MS * 1000000LL);
+				char **merged = realloc(keys, (nkeys + c->ndoubt) * sizeof(*keys));
+
+				if (merged) {
+					memcpy(merged + nkeys, c->doubt, c->ndoubt * sizeof(*keys));
+					free(c->doubt);
+					c->doubt = merged;
+					c->ndoubt += nkeys;
+					c->doubt_cap = c->ndoubt;
+				} else {
+					for (size_t i = 0; i < nkeys; i++)
+						free(keys[i]);
+					free(keys);
+				}
+				while (!list_empty(&c->queue)) {
+					struct qop *q =
+						list_first_entry(&c->queue, struct qop, link);
+
+					if (q->deadline_ms > now_ms())
+						break;
+					list_del(&q->link);
+					list_add_tail(&q->link, &late);
+				}
+				if (!list_empty(&late)) {
+					ipc_mutex_unlock(&c->lock);
+					fail_batch(c, &late, -EIO);
+					ipc_mutex_lock(&c->lock);
+				}
+				if (!c->stop)
+					ipc_cond_timedwait(&c->cond, &c->lock, &d);
+				continue;
+			}
+			for (size_t i = 0; i < nkeys; i++)
+				free(keys[i]);
+			free(keys);
+			continue;
+		}
+		if (list_empty(&c->queue)) {
+			ipc_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		while (n < CLUSTER_BATCH && !list_empty(&c->queue)) {
+			struct qop *q = list_first_entry(&c->queue, struct qop, link);
+
+			list_del(&q->link);
+			if (q->deadline_ms <= now_ms()) {
+				list_add_tail(&q->link,
+					      &late); /* never sent: certainly no effect */
+				continue;
+			}
+			list_add_tail(&q->link, &batch);
+			n++;
+		}
+		ipc_mutex_unlock(&c->lock);
+		fail_batch(c, &late, -EIO);
+		if (n == 0) {
+			ipc_mutex_lock(&c->lock);
+			continue;
+		}
+		oldest = list_first_entry(&batch, struct qop, link)->deadline_ms;
+		while ((rc = send_batch(c, &batch, n)) == -EIO && now_ms() < oldest &&
+		       !__atomic_load_n(&c->stop, __ATOMIC_RELAXED))
+			usleep(CLUSTER_RETRY_MS * 1000);
+		ipc_mutex_lock(&c->lock);
+		if (rc == -EIO)
+			doubt_batch(c, &batch);
+		ipc_mutex_unlock(&c->lock);
+		if (rc < 0) {
+			if (rc != -EIO)
+				fprintf(stderr, "ipcfs: cluster: etcd refused operations: %s\n",
+					strerror(-rc));
+			fail_batch(c, &batch, -EIO);
+		} else {
+			while (!list_empty(&batch)) {
+				struct qop *q = list_first_entry(&batch, struct qop, link);
+
+				list_del(&q->link);
+				qop_free(q);
+			}
+		}
+		ipc_mutex_lock(&c->lock);
+	}
+	ipc_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- the lease ---- */
+
+/* Register this daemon on c->lease. Returns 0 or -errno. */
+static int register_host(struct cluster *c)
+{
+	char key[CLUSTER_KEY_MAX], value[320], label[256] = "?";
+	size_t len = make_key(c, key, "h/%016" PRIx64, c->host);
+	int n;
+
+	gethostname(label, sizeof(label) - 1);
+	n = snprintf(value, sizeof(value), "%s %d", label, (int)getpid());
+	return etcd_put(c->etcd, key, len, value, (size_t)n, c->lease, NULL);
+}
+
+static void *keeper_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	ipc_mutex_lock(&c->lock);
+	while (!c->stop) {
+		struct timespec d = ipc_deadline_in((int64_t)c->ttl * 1000000000LL / 3);
+		long rc;
+
+		ipc_cond_timedwait(&c->cond, &c->lock, &d);
+		if (c->stop)
+			break;
+		ipc_mutex_unlock(&c->lock);
+		rc = etcd_lease_keepalive(c->etcd, c->lease);
+		if (rc == -ENOENT) {
+			/* It expired (etcd was out of reach for ttl): the others have seen this
+			 * daemon gone, and its waiters were answered EIO by the GONE. Join
+			 * again, under the same id, to serve new callers. */
+			int64_t lease;
+
+			fprintf(stderr, "ipcfs: cluster: lease expired; joining again\n");
+			if (etcd_lease_grant(c->etcd, c->ttl, &lease) == 0) {
+				__atomic_store_n(&c->lease, lease, __ATOMIC_RELAXED);
+				if (register_host(c) != 0)
+					etcd_lease_revoke(c->etcd, lease); /* next round */
+			}
+		}
+		ipc_mutex_lock(&c->lock);
+	}
+	ipc_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- the interface ---- */
+
+static bool good_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CLUSTER_NAME_MAX)
+		return false;
+	for (const char *s = name; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned timeout_s,
+		 const struct cluster_face *face, struct cluster **out)
+{
+	struct cluster *c;
+	struct etcd_kvs probe;
+	int rc;
+
+	if (!good_name(name) || ttl == 0 || timeout_s == 0)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->plen = (size_t)snprintf(c->prefix, sizeof(c->prefix), "/ipcfs/%s/", name);
+	c->ttl = ttl;
+	c->timeout_ms = timeout_s * 1000;
+	c->face = *face;
+	list_init(&c->queue);
+	ipc_mutex_init(&c->lock, 0);
+	ipc_cond_init(&c->cond, 0);
+	ipc_cond_init(&c->caught_up, 0);
+	if (getrandom(&c->host, sizeof(c->host), 0) != sizeof(c->host))
+		c->host = (uint64_t)getpid() << 32 ^ (uint64_t)now_ms();
+	c->host |= 1; /* never 0: 0 means "this daemon" in a waiter of the memory store */
+	rc = etcd_open(endpoints, c->timeout_ms, &c->etcd);
+	if (rc)
+		goto free_c;
+	rc = etcd_range(c->etcd, c->prefix, c->plen, NULL, 0, 1, &probe);
+	if (rc)
+		goto close_etcd;
+	etcd_kvs_free(&probe);
+	*out = c;
+	return 0;
+
+close_etcd:
+	etcd_close(c->etcd);
+free_c:
+	free(c);
+	return rc;
+}
+
+int cluster_start(struct cluster *c)
+{
+	int64_t rev;
+	char end[sizeof(c->prefix)];
+	size_t elen;
+	int rc;
+
+	rc = etcd_lease_grant(c->etcd, c->ttl, &c->lease);
+	if (rc)
+		return rc;
+	rc = register_host(c);
+	if (rc)
+		goto revoke;
+	/* the sender first: the replay may append GONEs */
+	if (pthread_create(&c->sender, NULL, sender_main, c) != 0) {
+		rc = -EAGAIN;
+		goto revoke;
+	}
+	rev = replay(c);
+	if (rev < 0) {
+		rc = (int)rev;
+		goto stop_sender;
+	}
+	caught_up_to(c, rev);
+	elen = etcd_prefix_end(c->prefix, c->plen, end);
+	rc = etcd_watch_start(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1,
+			      rev + 1, watch_fn, c, &c->watch);
+	if (rc)
+		goto stop_sender;
+	if (pthread_create(&c->keeper, NULL, keeper_main, c) != 0) {
+		rc = -EAGAIN;
+		goto stop_watch;
+	}
+	c->running = true;
+	return 0;
+
+stop_watch:
+	etcd_watch_stop(c->watch);
+	c->watch = NULL;
+stop_sender:
+	ipc_mutex_lock(&c->lock);
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
+	ipc_cond_notify(&c->cond, INT32_MAX);
+	ipc_mutex_unlock(&c->lock);
+	pthread_join(c->sender, NULL);
+	c->stop = false;
+revoke:
+	etcd_lease_revoke(c->etcd, c->lease);
+	return rc;
+}
+
+uint64_t cluster_host(const struct cluster *c)
+{
+	return c->host;
+}
+
+int cluster_submit(struct cluster *c, const struct cluster_op *in)
+{
+	struct qop *q = calloc(1, sizeof(*q));
+	struct cluster_op op = *in;
+	char key[CLUSTER_KEY_MAX];
+
+	if (!q)
+		return -ENOMEM;
+	op.host = c->host;
+	clock_gettime(CLOCK_REALTIME, &op.time);
+	q->id = op.kind == CLUSTER_OP_CANCEL ? 0 : op.id; /* a cancel's id is its waiter's */
+	q->deadline_ms = now_ms() + c->timeout_ms;
+	q->value = op_encode(&op, &q->value_len);
+	if (!q->value) {
+		free(q);
+		return -ENOMEM;
+	}
+	ipc_mutex_lock(&c->lock);
+	q->key_len = make_key(c, key, "l/%016" PRIx64 "/%016" PRIx64, c->host, ++c->seq);
+	q->key = strndup(key, q->key_len);
+	if (!q->key) {
+		ipc_mutex_unlock(&c->lock);
+		qop_free(q);
+		return -ENOMEM;
+	}
+	list_add_tail(&q->link, &c->queue);
+	ipc_cond_notify(&c->cond, INT32_MAX);
+	ipc_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* The create and mod revisions of key (either may be NULL): 0 when it does not exist. Returns
+ * 0 or -EIO. */
+static int name_read(struct cluster *c, const char *key, size_t klen, int64_t *created,
+		     int64_t *mod)
+{
+	struct etcd_kvs r;
+	int rc = etcd_range(c->etcd, key, klen, NULL, 0, 1, &r);
+
+	if (rc)
+		return rc;
+	if (created)
+		*created = r.n ? r.kvs[0].create_rev : 0;
+	if (mod)
+		*mod = r.n ? r.kvs[0].mod_rev : 0;
+	etcd_kvs_free(&r);
+	return 0;
+}
+
+int cluster_name_create(struct cluster *c, const char *path, const char *value, int64_t *inc)
+{
+	char key[CLUSTER_KEY_MAX], parent[CLUSTER_KEY_MAX];
+	size_t klen = make_key(c, key, "n/%s", path), plen = 0;
+	const char *slash = strrchr(path, '/');
+	struct etcd_compare cmp[2];
+	struct etcd_op put = { .kind = ETCD_OP_PUT, .value = value, .value_len = strlen(value) };
+	struct etcd_txn t = { .cmp = cmp, .ncmp = 1, .success = &put, .nsuccess = 1 };
+	int64_t created = 0;
+	int rc;
+
+	if (!klen)
+		return -ENAMETOOLONG;
+	put.key = key;
+	put.key_len = klen;
+	cmp[0] = (struct etcd_compare){
+		.key = key, .key_len = klen, .target = ETCD_VERSION, .result = ETCD_EQUAL
+	};
+	/* below a type directory, the parent is a name too: it must still exist */
+	if (slash && strchr(path, '/') != slash) {
+		plen = make_key(c, parent, "n/%.*s", (int)(slash - path), path);
+		cmp[1] = (struct etcd_compare){ .key = parent,
+						.key_len = plen,
+						.target = ETCD_VERSION,
+						.result = ETCD_GREATER };
+		t.ncmp = 2;
+	}
+	rc = etcd_txn(c->etcd, &t, inc, NULL);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return 0;
+	/* it exists, or its parent does not */
+	rc = name_read(c, key, klen, &created, NULL);
+	return rc < 0 ? rc : created ? -EEXIST : -ENOENT;
+}
+
+int cluster_name_sync(struct cluster *c, const char *path)
+{
+	char key[CLUSTER_KEY_MAX];
+	size_t klen = make_key(c, key, "n/%s", path);
+	struct timespec deadline = ipc_deadline_in((int64_t)c->timeout_ms * 1000000);
+	int64_t rev;
+	int rc;
+
+	if (!klen)
+		return -ENAMETOOLONG;
+	rc = name_read(c, key, klen, NULL, &rev);
+	if (rc)
+		return rc;
+	if (!rev)
+		return -ENOENT;
+	ipc_mutex_lock(&c->lock);
+	while (c->applied < rev && rc != -ETIMEDOUT)
+		rc = ipc_cond_timedwait(&c->caught_up, &c->lock, &deadline);
+	rc = c->applied >= rev ? 0 : -EIO;
+	ipc_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int cluster_name_set(struct cluster *c, const char *path, int64_t inc, const char *value)
+{
+	char key[CLUSTER_KEY_MAX];
+	size_t klen = make_key(c, key, "n/%s", path);
+	struct etcd_compare cmp = { .key = key,
+				    .key_len = klen,
+				    .target = ETCD_CREATE,
+				    .result = ETCD_EQUAL,
+				    .number = inc };
+	struct etcd_op put = { .kind = ETCD_OP_PUT,
+			       .key = key,
+			       .key_len = klen,
+			       .value = value,
+			       .value_len = strlen(value) };
+	struct etcd_txn t = { .cmp = &cmp, .ncmp = 1, .success = &put, .nsuccess = 1 };
+	int rc;
+
+	if (!klen)
+		return -ENAMETOOLONG;
+	rc = etcd_txn(c->etcd, &t, NULL, NULL);
+	return rc < 0 ? rc : rc == 1 ? 0 : -ENOENT;
+}
+
+int cluster_name_delete(struct cluster *c, const char *path, int64_t inc, bool is_dir)
+{
+	char key[CLUSTER_KEY_MAX], below[CLUSTER_KEY_MAX], end[CLUSTER_KEY_MAX];
+	size_t klen = make_key(c, key, "n/%s", path);
+	size_t blen = make_key(c, below, "n/%s/", path), elen;
+	struct etcd_compare cmp[2] = {
+		{ .key = key,
+		  .key_len = klen,
+		  .target = ETCD_CREATE,
+		  .result = ETCD_EQUAL,
+		  .number = inc },
+	};
+	struct etcd_op del = { .kind = ETCD_OP_DELETE, .key = key, .key_len = klen };
+	struct etcd_txn t = { .cmp = cmp, .ncmp = 1, .success = &del, .nsuccess = 1 };
+	int64_t created = 0;
+	int rc;
+
+	if (!klen || !blen)
+		return -ENAMETOOLONG;
+	if (is_dir) {
+		/* nothing below it: an empty range compares as a key that does not exist */
+		elen = etcd_prefix_end(below, blen, end);
+		cmp[1] = (struct etcd_compare){ .key = below,
+						.key_len = blen,
+						.end = end,
+						.end_len = elen,
+						.target = ETCD_VERSION,
+						.result = ETCD_EQUAL };
+		t.ncmp = 2;
+	}
+	rc = etcd_txn(c->etcd, &t, NULL, NULL);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return 0;
+	/* another incarnation, or gone, or something below it */
+	rc = name_read(c, key, klen, &created, NULL);
+	return rc < 0 ? rc : created == inc ? -ENOTEMPTY : -ENOENT;
+}
+
+void cluster_stop(struct cluster *c)
+{
+	if (c->running) {
+		etcd_watch_stop(c->watch); /* first: the face submits from its callbacks */
+		ipc_mutex_lock(&c->lock);
+		__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
+		ipc_cond_notify(&c->cond, INT32_MAX);
+		ipc_mutex_unlock(&c->lock);
+		pthread_join(c->keeper, NULL);
+		pthread_join(c->sender, NULL);
+		etcd_lease_revoke(c->etcd, c->lease);
+		c->running = false;
+	}
+}
+
+void cluster_close(struct cluster *c)
+{
+	if (!c)
+		return;
+	cluster_stop(c);
+	while (!list_empty(&c->queue)) {
+		struct qop *q = list_first_entry(&c->queue, struct qop, link);
+
+		list_del(&q->link);
+		qop_free(q);
+	}
+	for (size_t i = 0; i < c->ndoubt; i++)
+		free(c->doubt[i]);
+	free(c->doubt);
+	etcd_close(c->etcd);
+	free(c);
+}
