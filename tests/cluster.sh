@@ -8,6 +8,7 @@
 #   cluster_unmount NAME              SIGTERM it, wait (bounded), report a crash or
 #                                     sanitizer findings as a failed test
 #   cluster_kill NAME                 SIGKILL it and clear the mount (a daemon's death)
+#   cluster_finish                    unmount every daemon, each checked as a test
 #
 # Every mount is unmounted at exit, also on failure, before the etcd members stop (the hook
 # is installed first: a daemon stopping without etcd would wait for it).
@@ -60,6 +61,17 @@ cluster_unmount() {
 }
 
 cluster_kill() { cluster_stop "$1" KILL; }
+
+# cluster_finish: unmount every daemon, each a test of its own: it exits on SIGTERM, with
+# nothing in its log from a sanitizer.
+cluster_finish() {
+	local name
+	for name in "${CLUSTER_NAMES[@]}"; do
+		eval "test_daemon_${name}_exits_cleanly() { cluster_unmount $name; }"
+		[ -n "$(cluster_pid "$name")" ] && run_test "test_daemon_${name}_exits_cleanly"
+	done
+	return 0
+}
 
 cluster_unmount_all() {
 	local name pid

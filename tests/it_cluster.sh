@@ -44,7 +44,7 @@ test_cluster_names_sizes_and_owners_are_the_same_on_both_mounts() {
 
 b/sem:" "both empty"
 	local t
-	for t in mutex fifo mq shm; do
+	for t in fifo mq shm; do
 		expect_err "not supported" "a $t in cluster mode (not shared yet)" -- touch "a/$t/x"
 	done
 }
@@ -221,6 +221,57 @@ test_cluster_etcd_member_failures() {
 	rm a/sem/f
 }
 
+# A mutex held through a blocks an open through b (O_NONBLOCK: EAGAIN); the holder's SIGKILL
+# hands it to b's waiter, and that one's death frees it, on both mounts.
+test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it() {
+	local holder waiter
+	touch a/mutex/m
+	(exec 9<a/mutex/m && exec sleep 1000) &
+	holder=$!
+	disown "$holder" # killed on purpose: no "Killed" notice
+	wait_until 5 size_is 1 b/mutex/m || fail "b does not see the mutex held"
+	expect_err "Resource temporarily unavailable" "O_NONBLOCK open on b" -- \
+		dd if=b/mutex/m of=/dev/null iflag=nonblock status=none
+	timeout 0.5 cat b/mutex/m
+	expect_eq "$?" 124 "an open on b waits"
+	(exec 9<b/mutex/m && echo got >"$WORK/got" && exec sleep 1000) &
+	waiter=$!
+	disown "$waiter"
+	wait_blocked "$waiter" b/mutex/m
+	[ -e "$WORK/got" ] && fail "b's waiter got a held mutex"
+	kill -KILL "$holder"
+	wait_until 5 test -e "$WORK/got" || fail "the holder's death did not hand it to b's waiter"
+	expect_eq "$(size a/mutex/m)" 1 "held by b's waiter, seen on a"
+	kill -KILL "$waiter"
+	wait_until 5 size_is 0 a/mutex/m || fail "a: not freed by the death of b's holder"
+	wait_until 5 size_is 0 b/mutex/m || fail "b: not freed by the death of its holder"
+	rm a/mutex/m
+}
+
+# A mutex held through b is freed for a's waiter when b's daemon dies: within lease_ttl + 1 s.
+test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies() {
+	local holder waiter t0 dt
+	touch b/mutex/d
+	(exec 9<b/mutex/d && exec sleep 1000) &
+	holder=$!
+	disown "$holder"
+	wait_until 5 size_is 1 a/mutex/d || fail "a does not see the mutex held"
+	(exec 9<a/mutex/d && echo got >"$WORK/got.d" && exec sleep 1000) &
+	waiter=$!
+	disown "$waiter"
+	wait_blocked "$waiter" a/mutex/d
+	t0=$(now_ms)
+	cluster_kill b
+	wait_until 10 test -e "$WORK/got.d" || fail "a's waiter never got it"
+	dt=$(($(now_ms) - t0))
+	say "a's waiter got the mutex $dt ms after b's daemon died (lease_ttl 2 s)"
+	[ "$dt" -le 3000 ] || fail "later than lease_ttl + 1 s: $dt ms"
+	kill -KILL "$holder" "$waiter"
+	cluster_mount b
+	wait_until 5 size_is 0 b/mutex/d || fail "b, mounted again: still held"
+	rm a/mutex/d
+}
+
 etcd_cluster_start 3
 cluster_mount a
 cluster_mount b
@@ -230,5 +281,8 @@ run_test test_cluster_waiters_are_served_in_order_across_mounts
 run_test test_cluster_an_interrupted_p_takes_nothing_and_nonblock_does_not_wait
 run_test test_cluster_everything_survives_a_restart_of_both_daemons
 run_test test_cluster_a_dead_daemons_waiters_leave_the_queue
+run_test test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it
+run_test test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies
 run_test test_cluster_etcd_member_failures 120
+cluster_finish
 finish

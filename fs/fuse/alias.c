@@ -72,6 +72,8 @@ static struct node *alias_new(struct ipcfs *fs, struct node *target, const char 
 	list_init(&a->all_link);
 	list_init(&a->pollers);
 	list_init(&a->handles);
+	list_init(&a->cwaiters);
+	list_init(&a->copens);
 	a->alias_of = target;
 	a->alias_prio = prio;
 	ns_ref(target);

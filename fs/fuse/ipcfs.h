@@ -41,6 +41,7 @@ struct pollwait;
 struct snapshot;
 struct snap_obj;
 struct cluster_op;
+struct copen;
 
 #define IPCFS_PEND_BUCKETS 256 /* buckets of submitted requests by id (cluster mode) */
 
@@ -61,8 +62,9 @@ struct objtype {
 	void (*kill)(struct node *n, int err);
 	/* the open is allowed by the kernel; h is allocated. Returns 0 (the caller answers
 	 * and h stays open), -errno (the caller answers the error and frees h), or
-	 * IPCFS_PARKED: the type parked req and answers it later with fuse_reply_open or an
-	 * error, freeing h itself then. Must not park when create is true (a new object). */
+	 * IPCFS_PARKED: the type parked req and answers it later with fuse_reply_open (with
+	 * ns_reply_create when create is true) or an error, freeing h itself then. Must not
+	 * park when create is true in the memory store (nobody else sees a new object). */
 	int (*open)(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create);
 	/* the last close of an open file description */
 	void (*release)(struct handle *h);
@@ -97,9 +99,15 @@ struct objtype {
 	 * gone). Must act the same on every daemon given the same log. NULL: the type is not
 	 * shared (creating one in cluster mode is refused). */
 	void (*apply)(struct node *n, const struct cluster_op *op, struct parked *p);
-	/* cluster mode: a waiter of this daemon was served after its caller went away (a ghost
-	 * of its own): give back what it took. inside a step on n */
-	void (*undo)(struct node *n, const struct waiter *w);
+	/* cluster mode: ghost w leaves this replica (replica.h): free what it carries or was
+	 * handed (a message); rc 0 and give_back: it was served for a caller of this daemon
+	 * that is gone, so first submit what gives it back (a V, a put-back, a CLOSE). inside a
+	 * step on n. NULL: a ghost holds nothing. */
+	void (*handed)(struct node *n, struct waiter *w, bool give_back);
+	/* cluster mode: the open mo is closed (CLOSE, GONE): release what it holds, as the
+	 * type's release does for a handle; waiters served go to wk. inside a step on n */
+	void (*close_open)(struct node *n, struct model_open *mo, const struct timespec *when,
+			   struct model_waker *wk);
 };
 
 #define IPCFS_PARKED 1 /* an operation parked its request and answers it later */
@@ -149,7 +157,8 @@ struct node {
 	 * waiters queued in it (struct waiter.clink; inside a step on it) */
 	int64_t inc;
 	struct list_head cwaiters;
-	char *cpath; /* cluster mode: "TYPE/PATH", its name in the cluster; immutable */
+	struct list_head copens; /* cluster mode: struct copen (replica.h); inside a step */
+	char *cpath;		 /* cluster mode: "TYPE/PATH", its name in the cluster; immutable */
 };
 
 /* One open file description. fi->fh points to it. */
@@ -161,6 +170,7 @@ struct handle {
 	struct model_open mo;
 	struct pollwait *pw; /* pending poll notification; inside a step on the node */
 	struct node *via;    /* the per-walk alias it was opened through (a reference), or NULL */
+	struct copen *copen; /* cluster mode: the open as the cluster knows it; immutable */
 };
 
 /* The whole daemon. Handed to FUSE as userdata: the daemon has no mutable globals. */
@@ -207,7 +217,7 @@ struct ipcfs {
 	uint64_t host;		 /* immutable */
 	struct ipc_mutex pend_lock;
 	struct list_head pend[IPCFS_PEND_BUCKETS];
-	uint64_t pend_next; /* last id handed out; pend_lock */
+	uint64_t pend_next; /* last request or open id handed out; pend_lock */
 };
 
 /* The object types, in the order of their directories at the root. */
@@ -241,6 +251,9 @@ void ns_touch(struct node *n, bool data);
 /* ns_touch_at - the same at time when (cluster mode: the operation's, the same on every
  * daemon). inside a step on n. */
 void ns_touch_at(struct node *n, bool data, const struct timespec *when);
+/* ns_reply_create - answer the CREATE req with n's entry and the open fi; if the creator is
+ * gone, the entry's lookup is dropped. Returns fuse_reply_create's result. No lock held. */
+int ns_reply_create(fuse_req_t req, struct node *n, struct fuse_file_info *fi);
 /* ns_path - the absolute path of n below the mount point into buf. Returns 0 or -ENAMETOOLONG
  * (or -ENOENT once n is unlinked). Takes fs->ns_lock. */
 int ns_path(struct node *n, char *buf, size_t len);

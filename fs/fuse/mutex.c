@@ -29,12 +29,17 @@
  * - Reads return end of file; writes are refused with EPERM: a mutex carries no data, and poll
  *   always answers ready.
  *
+ * - Cluster mode (replica.h): an open is a LOCK through the log, by the handle's copen; its
+ *   CLOSE (handle_free) releases it, and a GONE of its daemon too. -o deadlock_check sees
+ *   this mount's waits only, and is not applied there.
+ *
  * Locking: n->so protects the struct mmutex and the parked opens in its queue. Order:
  * fs->cycle_lock, then fs->ns_lock, then n->so; the cycle walk takes one n->so at a
  * time.
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "replica.h"
 #include "model/mutex.h"
 
 #include <dirent.h>
@@ -189,6 +194,35 @@ static int mutex_park(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	return IPCFS_PARKED;
 }
 
+/* Cluster mode: park the open of h until its LOCK, through the log, takes the mutex. Returns
+ * IPCFS_PARKED or -errno. */
+static int mutex_open_cluster(fuse_req_t req, struct handle *h, struct fuse_file_info *fi,
+			      bool create)
+{
+	struct node *n = h->node;
+	struct parked *p;
+	bool held;
+	int rc = replica_open_handle(h);
+
+	if (rc)
+		return rc;
+	store_begin(&n->so);
+	held = mmutex_locked(mutex_of(n));
+	store_end(&n->so);
+	if (held && mutex_self_deadlock(n, h->mo.pid))
+		return -EDEADLK;
+	p = park_new(req, h, MUTEX_LOCK, 0);
+	if (!p)
+		return -ENOMEM;
+	p->w.op = &h->copen->mo;
+	p->fi = *fi;
+	p->create = create;
+	if (park_arm(p))
+		replica_submit(p, MUTEX_LOCK, 0, h->mo.flags & O_NONBLOCK ? CLUSTER_OP_NONBLOCK : 0,
+			       NULL, 0);
+	return IPCFS_PARKED;
+}
+
 static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
 {
 	struct node *n = h->node;
@@ -197,6 +231,8 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 	struct model_waker wk = park_step(&after);
 	int rc;
 
+	if (n->fs->cluster)
+		return mutex_open_cluster(req, h, fi, create);
 	store_begin(&n->so);
 	if (mmutex_lock(mutex_of(n), &probe, false, &wk) == MODEL_DONE) {
 		mutex_touch(n, &wk);
@@ -226,6 +262,8 @@ static void mutex_release(struct handle *h)
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 
+	if (h->copen)
+		return; /* cluster mode: handle_free's CLOSE releases it */
 	store_begin(&n->so);
 	mmutex_release(mutex_of(n), &h->mo, &wk);
 	mutex_touch(n, &wk);
@@ -234,12 +272,15 @@ static void mutex_release(struct handle *h)
 
 static void mutex_complete(struct parked *p)
 {
+	int rc;
+
 	if (p->rc) {
 		fuse_reply_err(p->req, -p->rc);
 		handle_free(p->h);
 		return;
 	}
-	if (fuse_reply_open(p->req, &p->fi) < 0) {
+	rc = p->create ? ns_reply_create(p->req, p->node, &p->fi) : fuse_reply_open(p->req, &p->fi);
+	if (rc < 0) {
 		/* the opener is gone: no RELEASE will come, pass the mutex on */
 		mutex_release(p->h);
 		handle_free(p->h);
@@ -314,6 +355,52 @@ static void mutex_stat_size(struct node *n, off_t *size, blkcnt_t *blocks)
 	*blocks = 0;
 }
 
+/* Cluster mode: run a LOCK from the log on the replica, as mutex_open does above; p is this
+ * daemon's opener, if it submitted it and still waits. */
+static void mutex_apply(struct node *n, const struct cluster_op *op, struct parked *p)
+{
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
+	bool nonblock = op->flags & CLUSTER_OP_NONBLOCK;
+	struct waiter *w;
+	int rc;
+
+	if (op->kind != MUTEX_LOCK) {
+		if (p)
+			park_answer(p, -EINVAL);
+		return;
+	}
+	store_begin(&n->so);
+	w = replica_waiter(n, op, p);
+	if (!w)
+		return;
+	if (n->dead)
+		rc = -n->dead_err;
+	else if ((rc = mmutex_lock(mutex_of(n), w, !nonblock, &wk)) == MODEL_WOULD_BLOCK &&
+		 nonblock)
+		rc = -EAGAIN;
+	if (wk.changed)
+		ns_touch_at(n, true, &op->time);
+	replica_settle(n, w, rc, &after);
+}
+
+/* Cluster mode: a ghost that took the mutex for an opener of this daemon that is gone lets
+ * it go again. */
+static void mutex_handed(struct node *n, struct waiter *w, bool give_back)
+{
+	if (give_back)
+		replica_close(n, container_of(w->op, struct copen, mo));
+}
+
+/* Cluster mode: open mo is closed (its CLOSE, its daemon's GONE): as mutex_release. */
+static void mutex_close_open(struct node *n, struct model_open *mo, const struct timespec *when,
+			     struct model_waker *wk)
+{
+	mmutex_release(mutex_of(n), mo, wk);
+	if (wk->changed)
+		ns_touch_at(n, true, when);
+}
+
 const struct objtype mutex_type = {
 	.name = "mutex",
 	.obj_size = sizeof(struct mmutex),
@@ -328,5 +415,8 @@ const struct objtype mutex_type = {
 	.cancel = mutex_cancel,
 	.complete = mutex_complete,
 	.inspect = mutex_inspect,
+	.apply = mutex_apply,
+	.handed = mutex_handed,
+	.close_open = mutex_close_open,
 	.direct_io = true,
 };

@@ -20,6 +20,7 @@
  * Locking: fs->ns_lock for the tree, n->so for attributes (see ipcfs.h).
  */
 #include "node.h"
+#include "replica.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -148,6 +149,7 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	list_init(&n->pollers);
 	list_init(&n->handles);
 	list_init(&n->cwaiters);
+	list_init(&n->copens);
 	n->mode = mode & 07777;
 	n->uid = uid;
 	n->gid = gid;
@@ -183,8 +185,11 @@ void node_free(struct node *n)
 		poll_disarm(h, &pw);
 		store_end(&n->so);
 		poll_discard(&pw);
+		if (h->copen && h->copen->closed)
+			free(h->copen); /* else in n->copens, freed below */
 		free(h);
 	}
+	replica_free_opens(n);
 	/* aliases have no state of their own: the object's is freed with the object */
 	if (!n->is_dir && store_state(&n->so) && n->type->destroy)
 		n->type->destroy(n);
@@ -554,6 +559,8 @@ void handle_free(struct handle *h)
 
 	if (!h)
 		return;
+	if (h->copen)
+		replica_close_handle(h); /* cluster mode: its CLOSE releases what it held */
 	store_begin(&h->node->so);
 	list_del(&h->link);
 	poll_disarm(h, &pw);

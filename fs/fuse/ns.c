@@ -94,6 +94,20 @@ static void forget_one(struct ipcfs *fs, struct node *n, uint64_t nlookup)
 		ns_unref(n);
 }
 
+int ns_reply_create(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int rc;
+
+	ipc_mutex_lock(&n->fs->ns_lock);
+	node_fill_entry(n, &e);
+	ipc_mutex_unlock(&n->fs->ns_lock);
+	rc = fuse_reply_create(req, &e, fi);
+	if (rc < 0)
+		forget_one(n->fs, n, 1); /* the kernel never learnt of it */
+	return rc;
+}
+
 void ns_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	forget_one(req_fs(req), ns_node(req, ino), nlookup);
@@ -325,13 +339,14 @@ void ns_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		 * with O_CREAT on any filesystem may */
 		ns_unref(n); /* h holds its own reference */
 		rc = open_object(req, h, fi, true);
+		if (rc == IPCFS_PARKED)
+			return; /* a mutex, taken through the log: answered by ns_reply_create */
 		if (rc) {
 			handle_free(h);
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		entry_of_made(req_fs(req), n, &e);
-		fuse_reply_create(req, &e, fi);
+		ns_reply_create(req, n, fi);
 		return;
 	}
 	rc = open_object(req, h, fi, true);

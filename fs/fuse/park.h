@@ -72,6 +72,7 @@ struct parked {
 	bool interrupted;	  /* the interrupt came while PARK_NEW; protected by n->so */
 	int rc;			  /* what to answer: 0 success or -errno; set by the claimer */
 	struct fuse_file_info fi; /* opens: what to answer with */
+	bool create;		  /* an open of a create (cluster mode): answer ns_reply_create */
 	/* cluster mode: in fs->pend while submitted and not yet applied (fs->pend_lock); a
 	 * cancel was submitted for it (n->so) */
 	struct list_head plink;

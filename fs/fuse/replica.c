@@ -32,7 +32,7 @@
 
 /* Another daemon's caller, waiting in this replica (or this daemon's, with no caller). */
 struct ghost {
-	struct waiter w; /* op NULL: what tells a ghost from a parked request */
+	struct waiter w; /* w.ghost set; w.op the open it came through (a copen's), if any */
 	struct node *n;	 /* the object it waits on (no reference: it dies with the object) */
 };
 
@@ -70,7 +70,8 @@ static const char *cpath(const struct node *n)
 	return n->fixed && n->type ? n->type->name : NULL;
 }
 
-void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flags)
+void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flags, const void *data,
+		    size_t len)
 {
 	struct node *n = p->node;
 	struct ipcfs *fs = n->fs;
@@ -79,7 +80,10 @@ void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flag
 				 .pid = p->w.pid,
 				 .kind = kind,
 				 .arg = arg,
-				 .flags = flags };
+				 .flags = flags,
+				 .open = p->h->copen ? p->h->copen->id : 0,
+				 .data = data,
+				 .len = len };
 	int rc;
 
 	ipc_mutex_lock(&fs->pend_lock);
@@ -117,12 +121,102 @@ void replica_cancel(struct parked *p)
 	p->cancel_sent = cluster_submit(p->node->fs->cluster, &op) == 0;
 }
 
+/* The open (host, id) of n, mirrored here if it was not (create), or NULL. inside a step. */
+static struct copen *copen_of(struct node *n, uint64_t host, uint64_t id, bool create, pid_t pid)
+{
+	struct copen *c;
+
+	list_for_each_entry(c, &n->copens, link)
+	{
+		if (c->host == host && c->id == id)
+			return c;
+	}
+	if (!create || !(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->mo.pid = pid;
+	c->host = host;
+	c->id = id;
+	list_add_tail(&c->link, &n->copens);
+	return c;
+}
+
+int replica_open_handle(struct handle *h)
+{
+	struct node *n = h->node;
+	struct ipcfs *fs = n->fs;
+	struct copen *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->mo = h->mo;
+	c->host = fs->host;
+	c->handle = true;
+	ipc_mutex_lock(&fs->pend_lock);
+	c->id = ++fs->pend_next;
+	ipc_mutex_unlock(&fs->pend_lock);
+	store_begin(&n->so);
+	list_add_tail(&c->link, &n->copens);
+	store_end(&n->so);
+	h->copen = c;
+	return 0;
+}
+
+void replica_close(struct node *n, const struct copen *c)
+{
+	struct cluster_op op = { .path = cpath(n),
+				 .inc = n->inc,
+				 .pid = c->mo.pid,
+				 .kind = CLUSTER_OP_CLOSE,
+				 .open = c->id };
+
+	/* out of memory: the open stays known until this daemon leaves (its GONE) */
+	if (cluster_submit(n->fs->cluster, &op) != 0)
+		fprintf(stderr, "ipcfs: cluster: out of memory: an open of %s stays held\n",
+			n->cpath);
+}
+
+void replica_close_handle(struct handle *h)
+{
+	struct node *n = h->node;
+	struct copen *c = h->copen, mine;
+
+	store_begin(&n->so);
+	c->handle = false;
+	mine = *c;
+	store_end(&n->so);
+	if (mine.closed)
+		free(c); /* the cluster closed it already (this daemon's GONE) */
+	else
+		replica_close(n, &mine); /* the CLOSE's apply frees it */
+}
+
+void replica_free_opens(struct node *n)
+{
+	/* the handles are gone (node_free closes them first): nobody points to these */
+	while (!list_empty(&n->copens)) {
+		struct copen *c = list_first_entry(&n->copens, struct copen, link);
+
+		list_del(&c->link);
+		free(c);
+	}
+}
+
 struct waiter *replica_ghost(struct node *n, const struct cluster_op *op)
 {
 	struct ghost *g = calloc(1, sizeof(*g));
 
 	if (!g)
 		return NULL;
+	if (op->open) {
+		struct copen *c = copen_of(n, op->host, op->open, true, op->pid);
+
+		if (!c) {
+			free(g);
+			return NULL;
+		}
+		g->w.op = &c->mo;
+	}
+	g->w.ghost = true;
 	list_init(&g->w.link);
 	list_init(&g->w.clink);
 	g->w.host = op->host;
@@ -135,58 +229,146 @@ struct waiter *replica_ghost(struct node *n, const struct cluster_op *op)
 	return &g->w;
 }
 
+struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struct parked *p)
+{
+	struct waiter *w = p ? &p->w : replica_ghost(n, op);
+
+	if (!w) {
+		store_end(&n->so);
+		fprintf(stderr, "ipcfs: cluster: out of memory: a waiter of %s is missing here\n",
+			n->cpath);
+	}
+	return w;
+}
+
+void replica_settle(struct node *n, struct waiter *w, int rc, struct store_after *after)
+{
+	if (rc == MODEL_WOULD_BLOCK) {
+		replica_queued(n, w);
+		store_commit(&n->so, NULL); /* its place in the queue */
+		return;
+	}
+	if (!w->ghost)
+		park_claim(container_of(w, struct parked, w), rc, &after->done);
+	else
+		replica_unqueued(w, rc); /* a ghost served at once, or refused */
+	park_commit(n, after);
+}
+
 void replica_queued(struct node *n, struct waiter *w)
 {
 	list_add_tail(&w->clink, &n->cwaiters);
-	if (w->op)
+	if (!w->ghost)
 		park_queued(container_of(w, struct parked, w));
+}
+
+/* Free ghost w, with what it carries; give_back: it was served for a caller of this daemon
+ * that is gone (an orphan), whose effect must be undone. */
+static void ghost_free(struct waiter *w, bool give_back)
+{
+	struct ghost *g = container_of(w, struct ghost, w);
+
+	if (g->n->type->handed)
+		g->n->type->handed(g->n, w, give_back);
+	free(g);
 }
 
 bool replica_unqueued(struct waiter *w, int rc)
 {
-	struct ghost *g;
-
 	list_del(&w->clink);
-	if (w->op)
+	if (!w->ghost)
 		return false;
-	g = container_of(w, struct ghost, w);
-	if (rc == 0 && w->host == g->n->fs->host && g->n->type->undo)
-		g->n->type->undo(g->n, w); /* an orphan served: its caller never learnt of it */
-	free(g);
+	ghost_free(w, rc == 0 && w->host == container_of(w, struct ghost, w)->n->fs->host);
 	return true;
 }
 
-/*
- * Take the waiters of daemon host (all of them, or the one of request id) out of n's queues:
- * the type's cancel lets those behind proceed; a parked request is answered rc. The list is
- * searched afresh after each one: a cancel may serve (and free) other ghosts.
- */
-static void unqueue(struct node *n, uint64_t host, uint64_t id, bool all, int rc)
+/* Which waiters of a node unqueue takes out. */
+struct which {
+	uint64_t host;		     /* of this daemon */
+	uint64_t id;		     /* this request (0: all of that daemon's) */
+	const struct model_open *op; /* through this open (NULL: any) */
+};
+
+static bool matches(const struct waiter *w, const struct which *k)
 {
-	struct store_after after;
+	return w->host == k->host && (!k->id || w->id == k->id) && (!k->op || w->op == k->op);
+}
+
+/*
+ * Take the waiters k names out of n's queues, inside a step whose served waiters go to done:
+ * the type's cancel lets those behind proceed; a parked request is answered rc. The list is
+ * searched afresh after each one: a cancel may serve (and free) other ghosts. Returns whether
+ * any was taken out.
+ */
+static bool unqueue_locked(struct node *n, const struct which *k, int rc, struct list_head *done)
+{
 	bool any = false;
 
-	park_after_init(&after);
-	store_begin(&n->so);
 	for (;;) {
 		struct waiter *w, *found = NULL;
 
 		list_for_each_entry(w, &n->cwaiters, clink)
 		{
-			if (w->host == host && (all || w->id == id)) {
+			if (matches(w, k)) {
 				found = w;
 				break;
 			}
 		}
 		if (!found)
-			break;
+			return any;
 		list_del(&found->clink);
-		n->type->cancel(n, found, &after.done);
+		n->type->cancel(n, found, done);
 		any = true;
-		if (found->op)
-			park_claim(container_of(found, struct parked, w), rc, &after.done);
+		if (found->ghost)
+			ghost_free(found, false);
 		else
-			free(container_of(found, struct ghost, w));
+			park_claim(container_of(found, struct parked, w), rc, done);
+	}
+}
+
+/* Close open c of n at time when: its waiters leave (rc), then what it holds is released.
+ * inside a step whose served waiters go to after->done; frees c. */
+static void close_locked(struct node *n, struct copen *c, int rc, const struct timespec *when,
+			 struct store_after *after)
+{
+	struct model_waker wk = park_waker(&after->done);
+	struct which k = { .host = c->host, .op = &c->mo };
+
+	unqueue_locked(n, &k, rc, &after->done);
+	if (n->type->close_open)
+		n->type->close_open(n, &c->mo, when, &wk);
+	list_del(&c->link);
+	if (c->handle)
+		c->closed = true; /* its handle frees it */
+	else
+		free(c);
+}
+
+/* A CANCEL (id) or a GONE (id 0): the waiters of daemon host leave n's queues; a GONE also
+ * closes its opens. */
+static void unqueue(struct node *n, uint64_t host, uint64_t id, int rc, const struct timespec *when)
+{
+	struct which k = { .host = host, .id = id };
+	struct store_after after;
+	bool any;
+
+	park_after_init(&after);
+	store_begin(&n->so);
+	any = unqueue_locked(n, &k, rc, &after.done);
+	while (!id) {
+		struct copen *c, *found = NULL;
+
+		list_for_each_entry(c, &n->copens, link)
+		{
+			if (c->host == host) {
+				found = c;
+				break;
+			}
+		}
+		if (!found)
+			break;
+		close_locked(n, found, rc, when, &after);
+		any = true;
 	}
 	if (any)
 		park_commit(n, &after);
@@ -194,9 +376,26 @@ static void unqueue(struct node *n, uint64_t host, uint64_t id, bool all, int rc
 		store_end(&n->so);
 }
 
+/* A CLOSE of open (host, id) of n at time when. */
+static void close_open(struct node *n, uint64_t host, uint64_t id, const struct timespec *when)
+{
+	struct store_after after;
+	struct copen *c;
+
+	park_after_init(&after);
+	store_begin(&n->so);
+	c = copen_of(n, host, id, false, 0);
+	if (!c) {
+		store_end(&n->so); /* it never did anything this replica saw */
+		return;
+	}
+	close_locked(n, c, -EBADF, when, &after);
+	park_commit(n, &after);
+}
+
 /* Daemon host left the cluster: its waiters leave every queue (this daemon's own, when its
- * lease expired, are answered EIO). */
-static void host_gone(struct ipcfs *fs, uint64_t host)
+ * lease expired, are answered EIO) and its opens are closed (a mutex it held is handed on). */
+static void host_gone(struct ipcfs *fs, uint64_t host, const struct timespec *when)
 {
 	struct node **nodes = NULL, *n;
 	size_t count = 0, i = 0;
@@ -223,7 +422,7 @@ static void host_gone(struct ipcfs *fs, uint64_t host)
 	}
 	while (i > 0) {
 		n = nodes[--i];
-		unqueue(n, host, 0, true, -EIO);
+		unqueue(n, host, 0, -EIO, when);
 		ns_unref(n);
 	}
 	free(nodes);
@@ -439,7 +638,7 @@ static void on_op(void *ctx, const struct cluster_op *op)
 	struct node *n;
 
 	if (op->kind == CLUSTER_OP_GONE) {
-		host_gone(fs, op->arg);
+		host_gone(fs, op->arg, &op->time);
 		return;
 	}
 	ipc_mutex_lock(&fs->ns_lock);
@@ -451,7 +650,10 @@ static void on_op(void *ctx, const struct cluster_op *op)
 	ipc_mutex_unlock(&fs->ns_lock);
 	if (op->kind == CLUSTER_OP_CANCEL) {
 		if (n)
-			unqueue(n, op->host, op->id, false, -EINTR);
+			unqueue(n, op->host, op->id, -EINTR, &op->time);
+	} else if (op->kind == CLUSTER_OP_CLOSE) {
+		if (n)
+			close_open(n, op->host, op->open, &op->time);
 	} else {
 		if (op->host == fs->host && op->id)
 			p = pend_take(fs, op->id);

@@ -19,6 +19,22 @@
 #include "park.h"
 #include "store/cluster.h"
 
+/*
+ * An open file description as the cluster knows it, by (daemon, open id): this daemon's
+ * handles (h->copen) and the opens of other daemons that operations came through (a mutex's
+ * holder, a queue's reader in the middle of a message). The model sees its mo. It lives in its
+ * node's copens list until its CLOSE (or its daemon's GONE) is applied, which may be after
+ * the handle itself is gone: the model may still name it as a holder until then.
+ */
+struct copen {
+	struct model_open mo;
+	uint64_t host;	       /* the daemon it is open at */
+	uint64_t id;	       /* its id there */
+	struct list_head link; /* in its node's copens until closed; inside a step on the node */
+	bool handle;	       /* a handle of this daemon still points to it; inside a step */
+	bool closed;	       /* closed (its daemon's GONE) while the handle lives; ditto */
+};
+
 /* replica_open - -o etcd=...: connect (before the daemon forks; nothing started). Returns 0 or
  * -errno, with a message on stderr. */
 int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsigned ttl,
@@ -30,23 +46,47 @@ int replica_start(struct ipcfs *fs);
 void replica_stop(struct ipcfs *fs);
 
 /* replica_submit - p (armed: park_arm returned true, so n->so is held) waits for operation
- * kind(arg) of its object to come back from the log. Drops n->so. flags: CLUSTER_OP_*. If the
- * operation cannot be queued, p is answered ENOMEM. */
-void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flags);
+ * kind(arg) of its object, carrying len bytes of data, to come back from the log; through its
+ * handle's open, if it has one (h->copen). Drops n->so. flags: CLUSTER_OP_*. If the operation
+ * cannot be queued, p is answered ENOMEM. */
+void replica_submit(struct parked *p, uint32_t kind, uint64_t arg, uint32_t flags, const void *data,
+		    size_t len);
 /* replica_post - submit kind(arg) on n for pid with nobody to answer. 0 or -ENOMEM. */
 int replica_post(struct node *n, uint32_t kind, uint64_t arg, pid_t pid);
 /* replica_cancel - p was interrupted: submit its CANCEL (once). inside a step on p's node. */
 void replica_cancel(struct parked *p);
 
+/* replica_open_handle - cluster mode: h (being opened) gets its copen, known to the cluster
+ * once an operation names it. Returns 0 or -ENOMEM. */
+int replica_open_handle(struct handle *h);
+/* replica_close_handle - h's open ends (its last close, or an open that failed or whose
+ * caller is gone): submit its CLOSE; what it held is released once that is applied. Called
+ * by handle_free. */
+void replica_close_handle(struct handle *h);
+/* replica_close - submit the CLOSE of open c of n (an orphan's, say). Any thread. */
+void replica_close(struct node *n, const struct copen *c);
+/* replica_free_opens - n is being freed: so are its copens. */
+void replica_free_opens(struct node *n);
+
 /* replica_ghost - a waiter for op of another daemon (or of this one whose caller is gone), to
- * give the model in apply(). NULL when out of memory. */
+ * give the model in apply(), through the open op names (mirrored if need be). NULL when out
+ * of memory. inside a step on n. */
 struct waiter *replica_ghost(struct node *n, const struct cluster_op *op);
+/* replica_waiter - the waiter of op for the model, inside the step apply() began on n: p's,
+ * or a ghost (replica_ghost). NULL when out of memory: the step is ended, a message printed
+ * (this replica now lacks that waiter). */
+struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struct parked *p);
+/* replica_settle - end apply()'s step once the model answered rc for w (asked to queue):
+ * MODEL_WOULD_BLOCK, w waits (replica_queued); else w's caller is answered rc (a ghost is
+ * freed), and the step is committed with what after holds. */
+void replica_settle(struct node *n, struct waiter *w, int rc, struct store_after *after);
 /* replica_queued - the model queued w (apply's MODEL_WOULD_BLOCK): the parked request's, or a
  * ghost. inside a step on n. */
 void replica_queued(struct node *n, struct waiter *w);
-/* replica_unqueued - w left the model's queues (served, cancelled, killed): a ghost is freed
- * (giving back what it took if it was this daemon's, see objtype.undo), else w leaves the
- * cluster list. Returns true when w was a ghost (gone now). inside a step on w's node. */
+/* replica_unqueued - w left the model's queues (served, cancelled, killed) with rc: a ghost is
+ * freed (with what it was handed, given back first if it was this daemon's: objtype.handed),
+ * else w leaves the cluster list. Returns true when w was a ghost (gone now). inside a step on
+ * w's node. */
 bool replica_unqueued(struct waiter *w, int rc);
 
 /* replica_make - make dir/name in the cluster and here (mknod, mkdir, create). 0 with *out

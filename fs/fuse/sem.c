@@ -100,7 +100,7 @@ static void sem_submit(fuse_req_t req, struct handle *h, int kind, uint32_t unit
 	}
 	p->w.size = size;
 	if (park_arm(p))
-		replica_submit(p, (uint32_t)kind, units, flags);
+		replica_submit(p, (uint32_t)kind, units, flags, NULL, 0);
 }
 
 /* A wait (P or wait-for-zero) for req: answered now, or parked until it can be. */
@@ -318,33 +318,21 @@ static void sem_apply(struct node *n, const struct cluster_op *op, struct parked
 			park_answer(p, -EINVAL);
 		return;
 	}
-	w = p ? &p->w : replica_ghost(n, op);
-	if (!w) {
-		fprintf(stderr, "ipcfs: cluster: out of memory: a waiter of %s is missing here\n",
-			n->cpath);
-		return;
-	}
 	store_begin(&n->so);
+	w = replica_waiter(n, op, p);
+	if (!w)
+		return;
 	if (n->dead)
 		rc = -n->dead_err;
 	else if ((rc = msem_wait(sem_of(n), w, !nonblock, &wk)) == MODEL_WOULD_BLOCK && nonblock)
 		rc = -EAGAIN;
-	if (rc == MODEL_WOULD_BLOCK) {
-		replica_queued(n, w);
-		store_commit(&n->so, NULL);
-		return;
-	}
-	if (p)
-		park_claim(p, rc, &after.done);
-	else
-		replica_unqueued(w, rc); /* a ghost served at once, or refused */
-	park_commit(n, &after);
+	replica_settle(n, w, rc, &after);
 }
 
-/* Cluster mode: units this daemon's caller took but never learnt of go back. */
-static void sem_undo(struct node *n, const struct waiter *w)
+/* Cluster mode: a ghost holds nothing; the units an orphan took go back. */
+static void sem_handed(struct node *n, struct waiter *w, bool give_back)
 {
-	if (w->kind == SEM_READ_P || w->kind == SEM_WRITE_P)
+	if (give_back && (w->kind == SEM_READ_P || w->kind == SEM_WRITE_P))
 		replica_post(n, SEM_OP_V, (uint32_t)w->arg, w->pid);
 }
 
@@ -366,6 +354,6 @@ const struct objtype sem_type = {
 	.setxattr = sem_setxattr,
 	.inspect = sem_inspect,
 	.apply = sem_apply,
-	.undo = sem_undo,
+	.handed = sem_handed,
 	.direct_io = true,
 };

@@ -50,11 +50,12 @@ struct waiter {
 	uint64_t arg;	       /* the type's argument (units, bytes, a buffer...) */
 	size_t size;	       /* bytes to report or to return */
 	/* Cluster mode (store/cluster.h) only; the model never looks at these. host: the daemon
-	 * the caller waits at (0 in the memory store); id: its request there. A waiter with op
-	 * NULL is a ghost: another daemon's caller, mirrored in this replica. clink: in its
-	 * object's list of cluster waiters while queued (the object's lock). */
+	 * the caller waits at (0 in the memory store); id: its request there; ghost: another
+	 * daemon's caller mirrored in this replica (or this daemon's, whose caller is gone).
+	 * clink: in its object's list of cluster waiters while queued (the object's lock). */
 	uint64_t host;
 	uint64_t id;
+	bool ghost;
 	struct list_head clink;
 };
 

@@ -19,6 +19,8 @@
  *                     creation time). Its create revision is the object's incarnation: an
  *                     object removed and made again is another object.
  *   l/HOST/SEQ        one operation, written once and never changed (cluster_op, below).
+ *                     The opens of a daemon (mutex holders, queue readers) are named in the
+ *                     operations by (HOST, open id), and closed by a CLOSE or a GONE.
  *
  * Exactly once: an operation is a key of its own, written by a transaction that requires it
  * not to exist yet. A write whose answer was lost is retried as the same key: if the first
@@ -44,13 +46,17 @@ struct cluster;
 /* The operations every type understands; a type's own kinds are below CLUSTER_OP_CANCEL. */
 enum {
 	CLUSTER_OP_CANCEL = 0xff00, /* the waiter (host, id) leaves its queue, if still in it */
-	CLUSTER_OP_GONE,	    /* every waiter of daemon arg leaves every queue */
+	CLUSTER_OP_GONE,	    /* daemon arg left: its waiters leave every queue, its opens
+				     * are closed */
+	CLUSTER_OP_CLOSE,	    /* the open (host, open) is closed (its last close, or its
+				     * holder died): what it held is released */
 };
 
 /* Flags of an operation. */
 #define CLUSTER_OP_NONBLOCK 1u /* O_NONBLOCK: do not queue */
 
-/* One operation of the log. */
+/* One operation of the log: "INC HOST ID SEC NSEC PID KIND ARG FLAGS OPEN LEN PATH", a NUL,
+ * then the LEN bytes of data. */
 struct cluster_op {
 	const char *path;     /* the object, "TYPE/PATH" (NUL-terminated); "" for GONE */
 	int64_t inc;	      /* the object's incarnation (its name's create revision) */
@@ -62,6 +68,9 @@ struct cluster_op {
 	uint32_t kind;	      /* the type's operation, or CLUSTER_OP_* */
 	uint64_t arg;	      /* its argument (units, a host) */
 	uint32_t flags;	      /* CLUSTER_OP_* flags */
+	uint64_t open;	      /* the open file description at host it came through, 0 none */
+	const void *data;     /* bytes it carries (a message), len of them */
+	size_t len;
 };
 
 /* What the cluster reports to the face. Called in revision order, one at a time. */

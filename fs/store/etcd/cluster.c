@@ -110,38 +110,57 @@ static void qop_free(struct qop *q)
 	free(q);
 }
 
-/* ---- the operations' text: "INC HOST ID SEC NSEC PID KIND ARG FLAGS PATH" ---- */
+/* ---- the operations' text: "INC HOST ID SEC NSEC PID KIND ARG FLAGS OPEN LEN PATH\0DATA" ---- */
 
 static char *op_encode(const struct cluster_op *op, size_t *len)
 {
-	char *s = NULL;
-	int n = asprintf(&s,
+	char *head = NULL, *s;
+	int n = asprintf(&head,
 			 "%" PRId64 " %016" PRIx64 " %" PRIu64 " %lld %ld %" PRId32 " %" PRIu32
-			 " %" PRIu64 " %" PRIu32 " %s",
+			 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %zu %s",
 			 op->inc, op->host, op->id, (long long)op->time.tv_sec, op->time.tv_nsec,
-			 op->pid, op->kind, op->arg, op->flags, op->path);
+			 op->pid, op->kind, op->arg, op->flags, op->open, op->len, op->path);
 
 	if (n < 0)
 		return NULL;
-	*len = (size_t)n;
+	if (!op->len) {
+		*len = (size_t)n;
+		return head;
+	}
+	s = realloc(head, (size_t)n + 1 + op->len);
+	if (!s) {
+		free(head);
+		return NULL;
+	}
+	memcpy(s + n + 1, op->data, op->len); /* after the path's NUL */
+	*len = (size_t)n + 1 + op->len;
 	return s;
 }
 
-/* Parse s into op (op->path points into s). Returns 0 or -EINVAL. */
-static int op_decode(char *s, struct cluster_op *op)
+/* Parse value (len bytes, NUL-terminated after them) into op (path and data point into it).
+ * Returns 0 or -EINVAL. */
+static int op_decode(char *value, size_t len, struct cluster_op *op)
 {
 	long long sec;
 	int at = -1;
 
-	if (sscanf(s,
+	if (sscanf(value,
 		   "%" SCNd64 " %" SCNx64 " %" SCNu64 " %lld %ld %" SCNd32 " %" SCNu32 " %" SCNu64
-		   " %" SCNu32 " %n",
+		   " %" SCNu32 " %" SCNu64 " %zu %n",
 		   &op->inc, &op->host, &op->id, &sec, &op->time.tv_nsec, &op->pid, &op->kind,
-		   &op->arg, &op->flags, &at) != 9 ||
+		   &op->arg, &op->flags, &op->open, &op->len, &at) != 11 ||
 	    at < 0)
 		return -EINVAL;
 	op->time.tv_sec = (time_t)sec;
-	op->path = s + at;
+	op->path = value + at;
+	op->data = NULL;
+	if (op->len) {
+		size_t head = (size_t)at + strlen(op->path) + 1;
+
+		if (head > len || len - head != op->len)
+			return -EINVAL;
+		op->data = value + head;
+	}
 	return 0;
 }
 
@@ -173,7 +192,7 @@ static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
 		   strcmp(kv->value, "x") != 0) {
 		struct cluster_op op;
 
-		if (op_decode(kv->value, &op) != 0) {
+		if (op_decode(kv->value, kv->value_len, &op) != 0) {
 			fprintf(stderr, "ipcfs: cluster: malformed operation at %s\n", kv->key);
 			return;
 		}
