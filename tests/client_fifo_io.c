@@ -5,7 +5,7 @@
  * count, the bytes, or the errno name), which a shell command cannot show: the size of one
  * write() or read(), a short count, EAGAIN, EINTR, a read returning 0 in the middle of a loop.
  *
- *   client_fifo_io [-n] [-w|-W] [-x] [-H SIG]... [-T MS] PATH STEP...
+ *   client_fifo_io [-n] [-w|-W] [-x] [-s] [-H SIG]... [-T MS] PATH STEP...
  *     -n       open with O_NONBLOCK
  *     -w / -W  open O_WRONLY / O_RDWR (default O_RDONLY)
  *     -H SIG   handle SIG (INT, TERM, USR1... or a number) without SA_RESTART: a blocked call
@@ -13,6 +13,9 @@
  *     -T MS    raise SIGALRM after MS milliseconds (handled like -H ALRM)
  *     -x       stop after the first step that fails (a read ended by `timeout` then does not
  *              go on to wait in the next one)
+ *     -s       also stop before a step once a handled signal has come (one that came between
+ *              two calls, spent, would not end the next one: a read would wait for good);
+ *              prints "signal"
  *   steps:
  *     open | close | sleep:MS
  *     read:N          one read() of N bytes: "read K \"BYTES\"" (C escapes), or "read ERRNAME"
@@ -253,12 +256,12 @@ static int run_step(const char *path, int oflags, int *fd, char *step)
 int main(int argc, char **argv)
 {
 	int oflags = O_RDONLY, fd = -1, opt, last = 0;
-	bool stop = false;
+	bool stop = false, stop_signalled = false;
 	long alarm_ms = -1;
 
 	default_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "+nwWxH:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "+nwWxsH:T:")) != -1) {
 		switch (opt) {
 		case 'n':
 			oflags |= O_NONBLOCK;
@@ -271,6 +274,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			stop = true;
+			break;
+		case 's':
+			stop_signalled = true;
 			break;
 		case 'H': {
 			int sig = signal_number(optarg);
@@ -288,7 +294,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: client_fifo_io [-n] [-w|-W] [-x] [-H SIG]... [-T MS] "
+				"usage: client_fifo_io [-n] [-w|-W] [-x] [-s] [-H SIG]... [-T MS] "
 				"PATH STEP...\n");
 			return 100;
 		}
@@ -305,8 +311,13 @@ int main(int argc, char **argv)
 		setitimer(ITIMER_REAL, &it, NULL);
 	}
 	for (int i = optind + 1; i < argc; i++) {
-		int rc = run_step(argv[optind], oflags, &fd, argv[i]);
+		int rc;
 
+		if (stop_signalled && signalled) {
+			printf("signal\n");
+			return EINTR;
+		}
+		rc = run_step(argv[optind], oflags, &fd, argv[i]);
 		if (rc) {
 			last = rc;
 			if (stop)

@@ -11,9 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A handled signal came (set by on_signal): a client told to stop on a failure stops, rather
+ * than block in its next call with the signal already spent. */
+static volatile sig_atomic_t signalled;
+
 static void on_signal(int sig)
 {
-	(void)sig; /* only there to make a blocked call return EINTR */
+	(void)sig; /* there to make a blocked call return EINTR */
+	signalled = 1;
 }
 
 /* "USR1", "SIGUSR1" or a number: the signal, or -1. */

@@ -9,6 +9,7 @@ source "$(dirname "$0")/etcd.sh"
 source "$(dirname "$0")/cluster.sh"
 
 MNT=$WORK # tests run in the work directory, where the mounts a/ and b/ are
+IO=$BUILD_DIR/tests/client_fifo_io
 
 # same_on_both PATH: `ls -l`'s line of PATH, the same on a and b (names, sizes, owners,
 # modes, mtimes); prints it.
@@ -44,7 +45,7 @@ test_cluster_names_sizes_and_owners_are_the_same_on_both_mounts() {
 
 b/sem:" "both empty"
 	local t
-	for t in fifo mq shm; do
+	for t in fifo shm; do
 		expect_err "not supported" "a $t in cluster mode (not shared yet)" -- touch "a/$t/x"
 	done
 }
@@ -272,6 +273,79 @@ test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies() {
 	rm a/mutex/d
 }
 
+# Messages sent through one mount are received through the other: one per write, higher
+# priority first, a waiting receive is served by a send elsewhere, an interrupted receive takes
+# nothing, limits set on one mount hold on the other.
+test_cluster_messages_cross_mounts_with_their_boundaries_and_priorities() {
+	local pid
+	touch a/mq/q
+	echo one >a/mq/q
+	echo urgent >b/mq/q@9
+	wait_until 5 size_is 2 a/mq/q || fail "a does not see 2 messages"
+	expect_eq "$(cat b/mq/q)" urgent "first received (priority 9)"
+	expect_eq "$(cat a/mq/q)" one "then"
+	cat b/mq/q >"$WORK/got.q" &
+	pid=$!
+	wait_blocked "$pid" b/mq/q
+	echo hello >a/mq/q
+	wait_exit "$pid" 3000
+	expect_eq "$(cat "$WORK/got.q")" hello "a waiting receive on b, served by a send on a"
+	expect_rc 124 "a receive that times out" -- timeout 0.5 cat b/mq/q
+	echo kept >a/mq/q
+	expect_eq "$(size a/mq/q)" 1 "the interrupted receive took nothing (a)"
+	wait_until 5 size_is 1 b/mq/q || fail "b: $(size b/mq/q) messages"
+	expect_eq "$(cat b/mq/q)" kept "the message the interrupted receive left"
+	setfattr -n user.max_msgs -v 1 b/mq/q
+	wait_until 5 bash -c '[ "$(getfattr --only-values -n user.max_msgs a/mq/q)" = 1 ]' ||
+		fail "a does not see b's max_msgs"
+	echo fills >a/mq/q
+	expect_err "write EAGAIN" "O_NONBLOCK send to a full queue" -- \
+		"$IO" -n -w -x b/mq/q open write:more
+	expect_eq "$(cat b/mq/q)" fills "the message that filled it"
+	rm a/mq/q
+}
+
+# 4 producers and 4 consumers, two of each per mount, 5,000 distinct messages; consumers
+# killed at random (timeout's SIGTERM, which they handle: a read it ends returns EINTR, having
+# taken nothing, or its message, which the consumer then reports): the multiset received is
+# the multiset sent.
+test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random() {
+	local p c m pids=() cons=() k reads t0
+	reads=$(printf 'read:100 %.0s' $(seq 60)) # 30 messages, if no signal comes first
+	t0=$(now_ms)
+	touch a/mq/work
+	for p in 1 2 3 4; do
+		m=$([ $((p % 2)) -eq 0 ] && echo a || echo b)
+		(for ((k = 1; k <= 1250; k++)); do echo "p$p-$k"; done >"$m/mq/work") &
+		pids+=($!)
+	done
+	for c in 1 2 3 4; do
+		m=$([ $((c % 2)) -eq 0 ] && echo b || echo a)
+		(while [ ! -e "$WORK/producers.done" ] || [ "$(size "$m/mq/work")" -gt 0 ]; do
+			# -s: a signal spent between two calls (in the open, say) ends the
+			# client before its next read. -k: it can still come between that check
+			# and the read() (a few instructions); then the read would wait for good
+			ASAN_OPTIONS=$NO_LEAK_CHECK timeout -k 5 "0.$((RANDOM % 5 + 1))" "$IO" -x -s -H TERM \
+				"$m/mq/work" open $reads
+		done >"$WORK/cons.$c") &
+		cons+=($!)
+	done
+	wait "${pids[@]}"
+	touch "$WORK/producers.done"
+	wait "${cons[@]}"
+	grep '^read [1-9]' "$WORK"/cons.* | sed 's/^[^"]*"//; s/\\n"$//' | sort >"$WORK/received"
+	for p in 1 2 3 4; do seq 1 1250 | sed "s/^/p$p-/"; done | sort >"$WORK/sent"
+	say "$(cat "$WORK"/cons.* | grep -c '^open ok') consumer processes, $(cat "$WORK"/cons.* |
+		grep -c 'read EINTR') receives interrupted, $(($(now_ms) - t0)) ms"
+	if ! cmp -s "$WORK/sent" "$WORK/received"; then
+		fail "received $(wc -l <"$WORK/received") of 5000; lost: $(comm -23 "$WORK/sent" \
+			"$WORK/received" | head -5 | tr '\n' ' ') duplicated or odd: $(comm -13 \
+			"$WORK/sent" "$WORK/received" | head -5 | tr '\n' ' ')"
+	fi
+	expect_eq "$(size a/mq/work)" 0 "left in the queue"
+	rm a/mq/work
+}
+
 etcd_cluster_start 3
 cluster_mount a
 cluster_mount b
@@ -281,6 +355,8 @@ run_test test_cluster_waiters_are_served_in_order_across_mounts
 run_test test_cluster_an_interrupted_p_takes_nothing_and_nonblock_does_not_wait
 run_test test_cluster_everything_survives_a_restart_of_both_daemons
 run_test test_cluster_a_dead_daemons_waiters_leave_the_queue
+run_test test_cluster_messages_cross_mounts_with_their_boundaries_and_priorities
+run_test test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random 300
 run_test test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it
 run_test test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies
 run_test test_cluster_etcd_member_failures 120

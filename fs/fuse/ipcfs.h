@@ -108,6 +108,11 @@ struct objtype {
 	 * type's release does for a handle; waiters served go to wk. inside a step on n */
 	void (*close_open)(struct node *n, struct model_open *mo, const struct timespec *when,
 			   struct model_waker *wk);
+	/* cluster mode: what a new object starts from, as this daemon's options say (a queue's
+	 * limits), into v; every replica then starts it from there (set_params, before anyone
+	 * uses it). NULL: nothing beyond the defaults every daemon shares. */
+	void (*cluster_params)(const struct model_params *p, uint64_t v[2]);
+	void (*set_params)(struct node *n, const uint64_t v[2]);
 };
 
 #define IPCFS_PARKED 1 /* an operation parked its request and answers it later */
@@ -159,6 +164,7 @@ struct node {
 	struct list_head cwaiters;
 	struct list_head copens; /* cluster mode: struct copen (replica.h); inside a step */
 	char *cpath;		 /* cluster mode: "TYPE/PATH", its name in the cluster; immutable */
+	uint64_t cparams[2]; /* cluster mode: what it started from (cluster_params); immutable */
 };
 
 /* One open file description. fi->fh points to it. */

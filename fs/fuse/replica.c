@@ -140,6 +140,11 @@ static struct copen *copen_of(struct node *n, uint64_t host, uint64_t id, bool c
 	return c;
 }
 
+struct copen *replica_open_of(struct node *n, uint64_t host, uint64_t id)
+{
+	return copen_of(n, host, id, false, 0);
+}
+
 int replica_open_handle(struct handle *h)
 {
 	struct node *n = h->node;
@@ -444,20 +449,23 @@ static struct node *walk(struct ipcfs *fs, const char *path)
 	return n == fs->root ? NULL : n;
 }
 
-/* A name's value: "D|O MODE UID GID SEC NSEC" (directory or object, attributes, ctime). */
+/* A name's value: "D|O MODE UID GID SEC NSEC P0 P1" (directory or object, attributes, ctime,
+ * and what the object started from: its type's cluster_params at the daemon that made it). */
 struct name_attrs {
 	bool is_dir;
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
 	struct timespec ctime;
+	uint64_t params[2];
 };
 
 static int name_value(char *buf, size_t len, const struct name_attrs *a)
 {
-	return snprintf(buf, len, "%c %o %u %u %lld %ld", a->is_dir ? 'D' : 'O', (unsigned)a->mode,
-			(unsigned)a->uid, (unsigned)a->gid, (long long)a->ctime.tv_sec,
-			a->ctime.tv_nsec);
+	return snprintf(buf, len, "%c %o %u %u %lld %ld %" PRIu64 " %" PRIu64,
+			a->is_dir ? 'D' : 'O', (unsigned)a->mode, (unsigned)a->uid,
+			(unsigned)a->gid, (long long)a->ctime.tv_sec, a->ctime.tv_nsec,
+			a->params[0], a->params[1]);
 }
 
 static int parse_attrs(const char *value, struct name_attrs *a)
@@ -466,8 +474,8 @@ static int parse_attrs(const char *value, struct name_attrs *a)
 	unsigned mode, uid, gid;
 	long long sec;
 
-	if (sscanf(value, "%c %o %u %u %lld %ld", &kind, &mode, &uid, &gid, &sec,
-		   &a->ctime.tv_nsec) != 6 ||
+	if (sscanf(value, "%c %o %u %u %lld %ld %" SCNu64 " %" SCNu64, &kind, &mode, &uid, &gid,
+		   &sec, &a->ctime.tv_nsec, &a->params[0], &a->params[1]) != 8 ||
 	    (kind != 'D' && kind != 'O'))
 		return -EINVAL;
 	a->is_dir = kind == 'D';
@@ -527,9 +535,13 @@ static struct node *mirror(struct ipcfs *fs, const char *path, const char *value
 		n = NULL;
 	}
 	if (n) {
+		if (!a.is_dir && n->type->set_params)
+			n->type->set_params(n, a.params); /* nobody uses it yet: no step */
 		__atomic_add_fetch(&fs->nobjects, 1, __ATOMIC_RELAXED);
 		budget_charge_force(&fs->budget, n->charge);
 		n->inc = inc;
+		n->cparams[0] = a.params[0];
+		n->cparams[1] = a.params[1];
 		n->atime = n->mtime = n->ctime = a.ctime;
 		node_link(fs, dir, n);
 		ns_ref(n);
@@ -578,6 +590,8 @@ int replica_make(struct ipcfs *fs, struct node *dir, const char *name, mode_t mo
 	if (!base || snprintf(path, sizeof(path), "%s/%s", base, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	clock_gettime(CLOCK_REALTIME, &a.ctime);
+	if (!is_dir && dir->type->cluster_params)
+		dir->type->cluster_params(&fs->params, a.params);
 	name_value(value, sizeof(value), &a);
 	rc = cluster_name_create(fs->cluster, path, value, &inc);
 	if (rc)
@@ -611,6 +625,8 @@ int replica_setattr(struct ipcfs *fs, struct node *n, mode_t mode, uid_t uid, gi
 	char value[128];
 
 	clock_gettime(CLOCK_REALTIME, &a.ctime);
+	a.params[0] = n->cparams[0];
+	a.params[1] = n->cparams[1];
 	name_value(value, sizeof(value), &a);
 	return cluster_name_set(fs->cluster, n->cpath, n->inc, value);
 }

@@ -63,6 +63,9 @@ int replica_open_handle(struct handle *h);
  * caller is gone): submit its CLOSE; what it held is released once that is applied. Called
  * by handle_free. */
 void replica_close_handle(struct handle *h);
+/* replica_open_of - the open (host, id) of n as this replica knows it, or NULL (closed, or
+ * it never did anything here). inside a step on n. */
+struct copen *replica_open_of(struct node *n, uint64_t host, uint64_t id);
 /* replica_close - submit the CLOSE of open c of n (an orphan's, say). Any thread. */
 void replica_close(struct node *n, const struct copen *c);
 /* replica_free_opens - n is being freed: so are its copens. */

@@ -64,20 +64,28 @@ void mmq_open_init(struct model_open *op)
 int mmq_msg_new(struct mmq *q, const struct model_open *op, const void *buf, size_t size,
 		struct mmq_msg **out)
 {
+	if (size > __atomic_load_n(&q->msgsize, __ATOMIC_RELAXED))
+		return size ? -EMSGSIZE : -EINVAL;
+	return mmq_msg_make(q, op->prio, buf, size, false, out);
+}
+
+int mmq_msg_make(struct mmq *q, unsigned prio, const void *buf, size_t size, bool force,
+		 struct mmq_msg **out)
+{
 	struct mmq_msg *m;
 
-	if (size == 0 || op->prio >= MQ_PRIOS)
+	if (size == 0 || prio >= MQ_PRIOS || size > IPCFS_MAX_MQ_MSGSIZE)
 		return -EINVAL;
-	if (size > __atomic_load_n(&q->msgsize, __ATOMIC_RELAXED))
-		return -EMSGSIZE;
 	m = malloc(sizeof(*m) + size);
 	if (!m)
 		return -ENOMEM;
 	m->next = NULL;
 	m->len = (uint32_t)size;
-	m->prio = op->prio;
+	m->prio = prio;
 	memcpy(m->data, buf, size);
-	if (budget_charge(q->budget, msg_charge(m)) != 0) {
+	if (force) {
+		budget_charge_force(q->budget, msg_charge(m));
+	} else if (budget_charge(q->budget, msg_charge(m)) != 0) {
 		free(m);
 		return -ENOSPC;
 	}

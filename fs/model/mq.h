@@ -89,6 +89,12 @@ void mmq_open_init(struct model_open *op);
 int mmq_msg_new(struct mmq *q, const struct model_open *op, const void *buf, size_t size,
 		struct mmq_msg **out);
 
+/* mmq_msg_make - the same at priority prio, with no check of user.msgsize (mmq_send makes
+ * it), and with force charged even past the budget (cluster mode: a message every replica
+ * must hold). -EINVAL, -ENOMEM, -ENOSPC; nothing allocated or charged on error. */
+int mmq_msg_make(struct mmq *q, unsigned prio, const void *buf, size_t size, bool force,
+		 struct mmq_msg **out);
+
 /* mmq_msg_free - give m (NULL: nothing) back to the budget and free it. No lock needed. */
 void mmq_msg_free(struct mmq *q, struct mmq_msg *m);
 
