@@ -4,6 +4,7 @@
 #   make                 build the library, the daemon and the tests
 #   make test            build and run every test (installs missing dependencies first)
 #   make test SANITIZE=address,undefined   the same under ASan+UBSan (likewise thread)
+#   make faults          cluster mode under real faults (etcd members, daemons killed; ROUNDS=20)
 #   make bench           benchmarks: ours against glibc, the kernel and FUSE itself
 #   make fuzz            libFuzzer on the semaphore text parser (clang; FUZZ_SECONDS=30)
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -70,7 +71,7 @@ BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test bench fuzz fuzz-deps install clean format check-style run
+.PHONY: all deps test faults bench fuzz fuzz-deps install clean format check-style run
 all: $(LIB) $(IPCFS) $(IPCCTL) $(TEST_BIN) $(CLIENT_BIN)
 
 # Installs what is missing (scripts/install-deps.sh), once, before compiling.
@@ -109,6 +110,11 @@ test: all
 
 # bench_lib (libipc against glibc), then scripts/bench.sh: the daemon against the FUSE floor
 # (tests/bench_nullfs), the kernel and shell tools (tests/bench_ops), one table and one plot.
+# Cluster mode under real faults (etcd members and daemons killed), ROUNDS times (default 20):
+# minutes, so not part of make test; .ci/run runs it.
+faults: all
+	@tests/run.sh $(BUILD) tests/faults_cluster.sh
+
 bench: $(BENCH_BIN) $(IPCFS) $(CLIENT_BIN)
 	@$(BUILD)/tests/bench_lib
 	@scripts/bench.sh $(BUILD)

@@ -311,7 +311,7 @@ test_cluster_messages_cross_mounts_with_their_boundaries_and_priorities() {
 # the multiset sent.
 test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random() {
 	local p c m pids=() cons=() k reads t0
-	reads=$(printf 'read:100 %.0s' $(seq 60)) # 30 messages, if no signal comes first
+	reads=$(printf 'read:100 %.0s' $(seq 400)) # 200 messages, if no signal comes first
 	t0=$(now_ms)
 	touch a/mq/work
 	for p in 1 2 3 4; do
@@ -325,7 +325,7 @@ test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random() 
 			# -s: a signal spent between two calls (in the open, say) ends the
 			# client before its next read. -k: it can still come between that check
 			# and the read() (a few instructions); then the read would wait for good
-			ASAN_OPTIONS=$NO_LEAK_CHECK timeout -k 5 "0.$((RANDOM % 5 + 1))" "$IO" -x -s -H TERM \
+			ASAN_OPTIONS=$NO_LEAK_CHECK timeout -k 5 "0.$((RANDOM % 9 + 1))" "$IO" -x -s -H TERM \
 				"$m/mq/work" open $reads
 		done >"$WORK/cons.$c") &
 		cons+=($!)
