@@ -109,7 +109,8 @@ test: all
 	@tests/run.sh $(BUILD) $(TEST_BIN) $(IT_SH)
 
 # bench_lib (libipc against glibc), then scripts/bench.sh: the daemon against the FUSE floor
-# (tests/bench_nullfs), the kernel and shell tools (tests/bench_ops), one table and one plot.
+# (tests/bench_nullfs), the kernel and shell tools (tests/bench_ops), one table and one plot;
+# then scripts/bench_cluster.sh: two mounts of a cluster against etcdctl, on a 3-member etcd.
 # Cluster mode under real faults (etcd members and daemons killed), ROUNDS times (default 20):
 # minutes, so not part of make test; .ci/run runs it.
 faults: all
@@ -118,6 +119,7 @@ faults: all
 bench: $(BENCH_BIN) $(IPCFS) $(CLIENT_BIN)
 	@$(BUILD)/tests/bench_lib
 	@scripts/bench.sh $(BUILD)
+	@scripts/bench_cluster.sh $(BUILD)
 
 # libFuzzer with ASan+UBSan on the parser of the text written to semaphore files. Built by
 # clang from the sources (not from the $(CC) objects); the corpus grows in $(BUILD)/fuzz/corpus

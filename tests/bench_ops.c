@@ -8,6 +8,8 @@
  *
  * Through a file (ipcfs or bench_nullfs), on one open descriptor unless said otherwise:
  *   sem PATH               V alone, P alone (batches of ITERS), V+P pairs  (v, p, vp: ns/op)
+ *   xsem VPATH PPATH       V+P pairs, V through VPATH and P through PPATH: two mounts of a
+ *                          cluster, the same semaphore (ns/op)
  *   mq PATH SIZE           send SIZE bytes + receive it + the end-of-message read (ns/op)
  *   rw PATH W [R...]       per op: one write of W bytes (none if 0), then reads of R bytes each
  *   openclose PATH         open(O_RDWR) + close by path (a mutex: acquire + release) (ns/op)
@@ -155,6 +157,28 @@ static int mode_sem(const char *path)
 	report("v", v, "ns/op");
 	report("p", p, "ns/op");
 	report("vp", vp, "ns/op");
+	return 0;
+}
+
+/* V through one path, P through another (two mounts of one cluster): the pair's latency. */
+static int mode_xsem(const char *vpath, const char *ppath)
+{
+	long n = niters(500);
+	double vp[MAX_RUNS];
+	int vfd = open_or_die(vpath, O_WRONLY), pfd = open_or_die(ppath, O_RDONLY);
+
+	for (int r = 0; r < runs; r++) {
+		int64_t t0 = now_ns();
+
+		for (long i = 0; i < n; i++) {
+			write_or_die(vfd, "\n", 1);
+			read_or_die(pfd, rbuf, 1);
+		}
+		vp[r] = (double)(now_ns() - t0) / (double)n;
+	}
+	close(vfd);
+	close(pfd);
+	report("xsem", vp, "ns/op");
 	return 0;
 }
 
@@ -553,6 +577,9 @@ int main(int argc, char **argv)
 	if (strcmp(m, "sem") == 0) {
 		NEED(1);
 		return mode_sem(argv[1]);
+	} else if (strcmp(m, "xsem") == 0) {
+		NEED(2);
+		return mode_xsem(argv[1], argv[2]);
 	} else if (strcmp(m, "mq") == 0) {
 		NEED(2);
 		return mode_mq(argv[1], (size_t)atol(argv[2]));

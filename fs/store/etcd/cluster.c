@@ -229,12 +229,22 @@ static void watch_fn(void *ctx, const struct etcd_kv *ev, int64_t rev)
 	caught_up_to(c, rev);
 }
 
+/*
+ * The order the watch delivered them in: by revision, and within one revision (one sender's
+ * transaction) by key, which is the order of its puts (l/HOST/SEQ, SEQ fixed-width). qsort is
+ * not stable: without the second key, replay could apply a batch out of its order.
+ */
 static int by_revision(const void *a, const void *b)
 {
 	const struct etcd_kv *x = *(const struct etcd_kv *const *)a;
 	const struct etcd_kv *y = *(const struct etcd_kv *const *)b;
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int k;
 
-	return (x->mod_rev > y->mod_rev) - (x->mod_rev < y->mod_rev);
+	if (x->mod_rev != y->mod_rev)
+		return (x->mod_rev > y->mod_rev) - (x->mod_rev < y->mod_rev);
+	k = memcmp(x->key, y->key, n);
+	return k ? k : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
 /* Is host one of alive[0..n)? */
