@@ -249,6 +249,53 @@ test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it() {
 	rm a/mutex/m
 }
 
+# Two processes deadlocked across the mounts (x holds m1 through a and waits for m2, y the
+# other way through b): /.ipcfs and `ipcctl deadlock` on either mount see both, named
+# host:pid, and find the deadlock; once they are killed, none.
+test_cluster_inspection_and_deadlock_see_every_host() {
+	local x y z host out rc m
+	host=$(hostname)
+	touch a/mutex/m1 a/mutex/m2
+	(exec 8<a/mutex/m1 && touch "$WORK/x1" && wait_until 5 test -e "$WORK/y1" &&
+		exec 9<a/mutex/m2 && exec sleep 1000) &
+	x=$!
+	disown "$x"
+	(exec 8<b/mutex/m2 && touch "$WORK/y1" && wait_until 5 test -e "$WORK/x1" &&
+		exec 9<b/mutex/m1 && exec sleep 1000) &
+	y=$!
+	disown "$y"
+	wait_blocked "$x" a/mutex/m2
+	wait_blocked "$y" b/mutex/m1
+	wait_until 5 grep -q "^wait path=/mutex/m1 pid=$y .*host=$host " a/.ipcfs/status ||
+		fail "a's status does not show b's waiter with its host: $(grep mutex a/.ipcfs/status)"
+	grep -q "^hold path=/mutex/m2 pid=$y tid=$y pgid=-1 comm=? host=$host " a/.ipcfs/status ||
+		fail "a's status does not show b's holder: $(grep mutex a/.ipcfs/status)"
+	grep -q "^hold path=/mutex/m1 pid=$x tid=$x pgid=[0-9]* comm=bash host=$host " \
+		a/.ipcfs/status || fail "a's status does not show its own holder with its command"
+	for m in a b; do
+		out=$(timeout 10 "$BUILD_DIR/ipcctl" -m "$m" deadlock 2>&1)
+		rc=$?
+		expect_eq "$rc" 3 "ipcctl -m $m deadlock: the deadlock across mounts"
+		expect_contains "$out" "pid $host:$x " "ipcctl -m $m deadlock names x by host:pid"
+		expect_contains "$out" "pid $host:$y " "ipcctl -m $m deadlock names y by host:pid"
+	done
+	out=$(timeout 10 "$BUILD_DIR/ipcctl" -m b stat mutex/m1 2>&1)
+	expect_contains "$out" "host $host pid $x " "ipcctl stat on b: a's holder, with its host"
+	# a semaphore's holders too (the units a P took and no V gave back)
+	echo 2 >a/sem/h
+	(read <a/sem/h && exec sleep 1000) &
+	z=$!
+	disown "$z"
+	wait_until 5 grep -q "^hold path=/sem/h pid=$z tid=$z pgid=-1 comm=? host=$host units=1 " \
+		b/.ipcfs/status || fail "b's status does not show a's semaphore holder"
+	kill -KILL "$x" "$y" "$z"
+	rm a/sem/h
+	wait_until 5 size_is 0 a/mutex/m1 || fail "m1 not freed"
+	wait_until 5 size_is 0 b/mutex/m2 || fail "m2 not freed"
+	expect_rc 0 "ipcctl deadlock once they are gone" -- timeout 10 "$BUILD_DIR/ipcctl" -m a deadlock >/dev/null
+	rm a/mutex/m1 a/mutex/m2
+}
+
 # A mutex held through b is freed for a's waiter when b's daemon dies: within lease_ttl + 1 s.
 test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies() {
 	local holder waiter t0 dt
@@ -358,6 +405,7 @@ run_test test_cluster_a_dead_daemons_waiters_leave_the_queue
 run_test test_cluster_messages_cross_mounts_with_their_boundaries_and_priorities
 run_test test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random 300
 run_test test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it
+run_test test_cluster_inspection_and_deadlock_see_every_host
 run_test test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies
 run_test test_cluster_etcd_member_failures 120
 cluster_finish

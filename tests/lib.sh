@@ -37,6 +37,10 @@ expect_eq() { # ACTUAL EXPECTED MESSAGE
 	[ "$1" == "$2" ] || fail "$3: got '$1', expected '$2'"
 }
 
+expect_contains() { # TEXT PART MESSAGE
+	[[ "$1" == *"$2"* ]] || fail "$3: '$2' is not in: $1"
+}
+
 expect_rc() { # EXPECTED_RC MESSAGE -- COMMAND...: run COMMAND, check its exit status
 	local want=$1 msg=$2 rc
 	shift 3

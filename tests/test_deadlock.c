@@ -55,14 +55,14 @@ static void set_proc(struct snap_proc *p, pid_t pid, pid_t pgid, const char *com
 static void hold(struct snapshot *s, size_t i, pid_t pid, pid_t pgid, const char *comm,
 		 uint32_t units)
 {
-	set_proc(snap_hold_add(s, &s->objs[i], pid, units, T0), pid, pgid, comm);
+	set_proc(snap_hold_add(s, &s->objs[i], pid, 0, units, T0), pid, pgid, comm);
 }
 
 /* ... waits for units of object i with operation op. */
 static void want(struct snapshot *s, size_t i, pid_t pid, pid_t pgid, const char *comm,
 		 const char *op, uint32_t units)
 {
-	set_proc(snap_wait_add(s, &s->objs[i], pid, op, units, T0), pid, pgid, comm);
+	set_proc(snap_wait_add(s, &s->objs[i], pid, 0, op, units, T0), pid, pgid, comm);
 }
 
 /* ---- looking at the result ---- */
@@ -533,6 +533,31 @@ static void test_deadlock_zero_unit_hold_is_ignored(void **state)
 	snapshot_free(&s);
 }
 
+/* Cluster mode: pids are a host's own. Pid 100 of host h1 holds m and pid 100 of host h2
+ * waits for it: two rows, no deadlock (one row would hold and wait for m: a self-deadlock). */
+static void test_deadlock_same_pid_on_two_hosts_is_two_rows(void **state)
+{
+	struct snapshot s = { 0 };
+	struct deadlock d;
+	char *text;
+
+	(void)state;
+	add_res(&s, "mutex", "/mutex/m", 0);
+	hold(&s, 0, 100, -1, "?", 1);
+	snprintf(s.objs[0].holds[0].host, SNAP_HOST_MAX, "h1");
+	want(&s, 0, 100, -1, "?", "lock", 1);
+	snprintf(s.objs[0].waits[0].host, SNAP_HOST_MAX, "h2");
+	assert_int_equal(deadlock_build(&s, DEADLOCK_BY_PROCESS, &d), 0);
+	assert_int_equal(d.nrows, 2);
+	assert_false(d.deadlocked);
+	text = render(&d, GRAPH);
+	deadlock_free(&d);
+	snapshot_free(&s);
+	expect_contains(text, "pid h1:100 (?) holds /mutex/m\n");
+	expect_contains(text, "pid h2:100 (?) waits for /mutex/m\n");
+	free(text);
+}
+
 /* The cycle goes through the other holder of a semaphore, not back to the row itself: P1
  * holds 1 unit of s and wants 2 more, P2 holds the other 2 and wants m, which P1 holds. */
 static void test_deadlock_cycle_prefers_another_holder(void **state)
@@ -668,14 +693,15 @@ static void rich_snapshot(struct snapshot *s)
 	snap_field_add(o, "memory", 8192);
 
 	want(s, 0, 4300, -1, "?", "send", 5);
-	p = snap_hold_add(s, &s->objs[1], 4301, 1, (struct timespec){ 1699999999, 999999000 });
+	p = snap_hold_add(s, &s->objs[1], 4301, 0, 1, (struct timespec){ 1699999999, 999999000 });
 	set_proc(p, 4301, 4300, "my prog");
 	want(s, 1, 4302, 4300, "lock", "lock", 1);
-	p = snap_hold_add(s, &s->objs[2], 4242, 2, (struct timespec){ 1700000000, 0 });
+	p = snap_hold_add(s, &s->objs[2], 4242, 0, 2, (struct timespec){ 1700000000, 0 });
 	set_proc(p, 4240, 4200, "a b\\c\nd\te");
 	want(s, 2, 4243, 4200, "x", "P", 3);
-	p = snap_wait_add(s, &s->objs[2], 4244, "zero", 0, (struct timespec){ 1, 1000 });
+	p = snap_wait_add(s, &s->objs[2], 4244, 0, "zero", 0, (struct timespec){ 1, 1000 });
 	set_proc(p, 4244, 4200, "z");
+	snprintf(p->host, sizeof(p->host), "node 2"); /* cluster mode: its host's name */
 }
 
 static char *snapshot_text(const struct snapshot *s)
@@ -708,6 +734,7 @@ static void expect_proc(const struct snap_proc *got, const struct snap_proc *wan
 	assert_int_equal(got->tid, want_p->tid);
 	assert_int_equal(got->pgid, want_p->pgid);
 	assert_string_equal(got->comm, want_p->comm);
+	assert_string_equal(got->host, want_p->host);
 	assert_string_equal(got->op, want_p->op);
 	assert_int_equal(got->units, want_p->units);
 	assert_int_equal(got->since.tv_sec, want_p->since.tv_sec);
@@ -734,7 +761,7 @@ static void test_deadlock_snapshot_text_round_trip(void **state)
 			"comm=a\\040b\\134c\\012d\\011e units=2 since=1700000000.000000\n");
 	expect_contains(text,
 			"wait path=/sem/a\\040b\\011c\\012d\\134e pid=4244 tid=4244 pgid=4200 "
-			"comm=z op=zero units=0 since=1.000001\n");
+			"comm=z host=node\\0402 op=zero units=0 since=1.000001\n");
 	expect_contains(text, "object type=shm path=/shm/\\177\\001\xc3\xa9 mode=1777 ");
 	expect_contains(text, "hold path=/mutex/m pid=4301 tid=4301 pgid=4300 comm=my\\040prog "
 			      "units=1 since=1699999999.999999\n");
@@ -858,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_deadlock_nothing_to_detect),
 		cmocka_unit_test(test_deadlock_refuses_huge_matrices),
 		cmocka_unit_test(test_deadlock_zero_unit_hold_is_ignored),
+		cmocka_unit_test(test_deadlock_same_pid_on_two_hosts_is_two_rows),
 		cmocka_unit_test(test_deadlock_cycle_prefers_another_holder),
 		cmocka_unit_test(test_deadlock_graph_dot_escapes_quotes),
 		cmocka_unit_test(test_deadlock_snapshot_text_round_trip),

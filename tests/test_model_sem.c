@@ -23,7 +23,7 @@ static void sem_with(struct msem *s, uint32_t count)
 
 	msem_init(s);
 	if (count)
-		assert_int_equal(msem_post(s, 1, count, &wk), MODEL_DONE);
+		assert_int_equal(msem_post(s, 1, 0, count, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 0);
 }
 
@@ -76,11 +76,11 @@ static void test_model_sem_v_serves_waiters_in_order_without_overtaking(void **s
 	assert_int_equal(msem_wait(&s, &p5, true, &wk), MODEL_WOULD_BLOCK);
 	assert_int_equal(msem_wait(&s, &p1, true, &wk), MODEL_WOULD_BLOCK);
 	/* 4 units: enough for P(1), but P(5) is first and a later P does not overtake it */
-	assert_int_equal(msem_post(&s, 1, 4, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, 1, 0, 4, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 0);
 	assert_int_equal(s.count, 4);
 	assert_false(msem_readable(&s));
-	assert_int_equal(msem_post(&s, 1, 2, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, 1, 0, 2, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 2);
 	assert_ptr_equal(r.w[0], &p5);
 	assert_ptr_equal(r.w[1], &p1);
@@ -100,10 +100,10 @@ static void test_model_sem_overflow_is_refused_unchanged(void **state)
 
 	(void)state;
 	sem_with(&s, INT32_MAX - 1);
-	assert_int_equal(msem_post(&s, 1, 2, &wk), -EOVERFLOW);
+	assert_int_equal(msem_post(&s, 1, 0, 2, &wk), -EOVERFLOW);
 	assert_int_equal(s.count, INT32_MAX - 1);
 	assert_false(wk.changed);
-	assert_int_equal(msem_post(&s, 1, 1, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, 1, 0, 1, &wk), MODEL_DONE);
 	assert_int_equal(s.count, INT32_MAX);
 	msem_fini(&s);
 }
@@ -148,7 +148,7 @@ static void test_model_sem_cancel_of_the_head_serves_those_behind(void **state)
 	waiter_make(&p1, &op, getpid(), SEM_READ_P, 1);
 	assert_int_equal(msem_wait(&s, &p5, true, &wk), MODEL_WOULD_BLOCK);
 	assert_int_equal(msem_wait(&s, &p1, true, &wk), MODEL_WOULD_BLOCK);
-	assert_int_equal(msem_post(&s, 1, 3, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, 1, 0, 3, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 0);
 	msem_cancel(&s, &p5, &wk);
 	assert_true(list_empty(&p5.link));
@@ -176,7 +176,7 @@ static void test_model_sem_cancel_in_the_middle_keeps_the_order(void **state)
 	assert_int_equal(msem_wait(&s, &c, true, &wk), MODEL_WOULD_BLOCK);
 	msem_cancel(&s, &b, &wk);
 	assert_int_equal(r.n, 0);
-	assert_int_equal(msem_post(&s, 1, 5, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, 1, 0, 5, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 2);
 	assert_ptr_equal(r.w[0], &a);
 	assert_ptr_equal(r.w[1], &c);
@@ -247,7 +247,7 @@ static void test_model_sem_holders_and_waiters_inspected(void **state)
 	waiter_make(&theirs, &op, parent, SEM_WRITE_P, 2);
 	assert_int_equal(msem_wait(&s, &theirs, true, &wk), MODEL_WOULD_BLOCK);
 	/* a V by the holder gives back its own units first */
-	assert_int_equal(msem_post(&s, me, 1, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, me, 0, 1, &wk), MODEL_DONE);
 	assert_int_equal(s.nholders, 1);
 	assert_int_equal(s.holders[0].units, 2);
 	msem_inspect(&s, &snap, o);
@@ -262,7 +262,7 @@ static void test_model_sem_holders_and_waiters_inspected(void **state)
 	assert_string_equal(o->waits[0].op, "P");
 	assert_int_equal(o->waits[0].units, 2);
 	/* the holder's V serves the waiter, who now holds */
-	assert_int_equal(msem_post(&s, me, 2, &wk), MODEL_DONE);
+	assert_int_equal(msem_post(&s, me, 0, 2, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(s.nholders, 1);
 	assert_int_equal(s.holders[0].tid, parent);

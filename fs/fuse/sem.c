@@ -42,6 +42,7 @@ static struct msem *sem_of(struct node *n)
 static int sem_init_obj(struct node *n)
 {
 	msem_init(sem_of(n));
+	sem_of(n)->host = n->fs->host; /* whose holders /proc can tell alive */
 	return 0;
 }
 
@@ -67,7 +68,7 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 		store_end(&n->so);
 		return -err;
 	}
-	rc = msem_post(sem_of(n), tid, units, &wk);
+	rc = msem_post(sem_of(n), tid, 0, units, &wk);
 	if (rc < 0) {
 		store_end(&n->so);
 		return rc;
@@ -303,7 +304,7 @@ static void sem_apply(struct node *n, const struct cluster_op *op, struct parked
 		if (n->dead)
 			rc = -n->dead_err;
 		else if (op->kind == SEM_OP_V)
-			rc = msem_post(sem_of(n), op->pid, (uint32_t)op->arg, &wk);
+			rc = msem_post(sem_of(n), op->pid, op->host, (uint32_t)op->arg, &wk);
 		else
 			rc = msem_set_paused(sem_of(n), op->arg, &wk);
 		if (rc == 0)

@@ -25,6 +25,7 @@
 #include "inspect/deadlock.h"
 #include "ipcfs.h"
 #include "inspect/snapshot.h"
+#include "store/cluster.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,15 +40,26 @@ const char *const status_files[] = { "status", "status.json", "deadlock", "graph
 /*
  * Fill in each caller's process, group and command (no lock held). drop: leave out those that
  * have exited (holders: a semaphore's table keeps them until it needs room, and they hold
- * nothing any more); else they stay, shown as exited. Returns how many are left.
+ * nothing any more); else they stay, shown as exited. Returns how many are left. In cluster
+ * mode each is named after its host; those of other hosts cannot be looked up here: they
+ * stay as their daemon reported them (snapshot.h).
  */
-static size_t resolve(struct snap_proc *p, size_t n, bool drop)
+static size_t resolve(struct ipcfs *fs, struct snap_proc *p, size_t n, bool drop)
 {
 	size_t w = 0;
 
 	for (size_t k = 0; k < n; k++) {
 		pid_t tgid;
 
+		if (fs->cluster) {
+			uint64_t host = p[k].hostid ? p[k].hostid : fs->host;
+
+			cluster_host_label(fs->cluster, host, p[k].host, sizeof(p[k].host));
+			if (host != fs->host) {
+				p[w++] = p[k];
+				continue;
+			}
+		}
 		if (proc_identify(p[k].tid, &tgid, p[k].comm, sizeof(p[k].comm)) == 0) {
 			p[k].pid = tgid;
 			p[k].pgid = getpgid(p[k].tid);
@@ -180,8 +192,8 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	free(path);
 
 	for (size_t i = 0; i < s->nobjs; i++) {
-		s->objs[i].nholds = resolve(s->objs[i].holds, s->objs[i].nholds, true);
-		resolve(s->objs[i].waits, s->objs[i].nwaits, false);
+		s->objs[i].nholds = resolve(fs, s->objs[i].holds, s->objs[i].nholds, true);
+		resolve(fs, s->objs[i].waits, s->objs[i].nwaits, false);
 	}
 	snapshot_sort(s);
 	return 0;

@@ -10,7 +10,8 @@
 #include <string.h>
 
 /* The row key of a holder or waiter: its process, or its process group when grouped (a
- * process that has exited has no group any more: it stays a row of its own). */
+ * process that has exited has no group any more: it stays a row of its own); and in cluster
+ * mode its host (snap_proc.host), since pids are a host's own. */
 static pid_t row_key(const struct deadlock *d, const struct snap_proc *p)
 {
 	return d->by == DEADLOCK_BY_PGRP && p->pgid > 0 ? p->pgid : p->pid;
@@ -29,24 +30,35 @@ static bool takes_part(const struct snap_obj *o)
 	return false;
 }
 
-static int row_cmp(const void *a, const void *b)
+/* Rows in order of (host, id). */
+static int key_cmp(const char *xhost, pid_t x, const char *yhost, pid_t y)
 {
-	pid_t x = ((const struct deadlock_row *)a)->id, y = ((const struct deadlock_row *)b)->id;
+	int h = strcmp(xhost, yhost);
 
-	return (x > y) - (x < y);
+	return h ? h : (x > y) - (x < y);
 }
 
-static size_t row_index(const struct deadlock *d, pid_t id)
+static int row_cmp(const void *a, const void *b)
 {
-	struct deadlock_row key = { .id = id };
-	struct deadlock_row *r = bsearch(&key, d->rows, d->nrows, sizeof(*d->rows), row_cmp);
+	const struct deadlock_row *x = a, *y = b;
 
+	return key_cmp(x->host, x->id, y->host, y->id);
+}
+
+/* The row of holder or waiter p (there is one: every one taking part made one). */
+static size_t row_index(const struct deadlock *d, const struct snap_proc *p)
+{
+	struct deadlock_row key = { .id = row_key(d, p) };
+	struct deadlock_row *r;
+
+	memcpy(key.host, p->host, sizeof(key.host));
+	r = bsearch(&key, d->rows, d->nrows, sizeof(*d->rows), row_cmp);
 	return (size_t)(r - d->rows);
 }
 
 /* A holder or waiter taking part, while the rows are collected. */
 struct member {
-	pid_t id;   /* its row's key */
+	pid_t id;   /* its row's key, with p->host */
 	size_t seq; /* the order it was met in */
 	const struct snap_proc *p;
 };
@@ -54,10 +66,9 @@ struct member {
 static int member_cmp(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
+	int k = key_cmp(x->p->host, x->id, y->p->host, y->id);
 
-	if (x->id != y->id)
-		return (x->id > y->id) - (x->id < y->id);
-	return (x->seq > y->seq) - (x->seq < y->seq);
+	return k ? k : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* The rows, in id order, from the members (sorted here): one per key, named after the group
@@ -70,10 +81,11 @@ static void rows_from(struct deadlock *d, struct member *m, size_t n)
 		const struct snap_proc *name = m[i].p;
 		size_t k = i;
 
-		for (; k < n && m[k].id == m[i].id; k++)
+		for (; k < n && key_cmp(m[k].p->host, m[k].id, m[i].p->host, m[i].id) == 0; k++)
 			if (m[k].p->pid == m[i].id && name->pid != m[i].id)
 				name = m[k].p;
 		r->id = m[i].id;
+		memcpy(r->host, m[i].p->host, sizeof(r->host));
 		snprintf(r->comm, sizeof(r->comm), "%s", name->comm);
 		i = k;
 	}
@@ -180,13 +192,13 @@ int deadlock_build(const struct snapshot *s, enum deadlock_rows by, struct deadl
 
 			if (!o->holds[k].units)
 				continue; /* no row was made for it (a parsed file may say so) */
-			i = row_index(d, row_key(d, &o->holds[k]));
+			i = row_index(d, &o->holds[k]);
 			d->E[j] += o->holds[k].units;
 			d->C[i * d->nres + j] += o->holds[k].units;
 		}
 		for (size_t k = 0; k < o->nwaits; k++)
 			if (o->waits[k].units) {
-				size_t i = row_index(d, row_key(d, &o->waits[k]));
+				size_t i = row_index(d, &o->waits[k]);
 
 				d->R[i * d->nres + j] += o->waits[k].units;
 			}
@@ -227,20 +239,35 @@ static const char *row_word(const struct deadlock *d)
 	return d->by == DEADLOCK_BY_PGRP ? "pgid" : "pid";
 }
 
+/* The id of row i: "1234", or in cluster mode "HOST:1234" (escaped, as snapshot.h says). */
+#define ROW_ID_MAX (4 * SNAP_HOST_MAX + 16)
+static const char *row_id(const struct deadlock *d, size_t i, char *out)
+{
+	char host[4 * SNAP_HOST_MAX];
+
+	if (!d->rows[i].host[0]) {
+		snprintf(out, ROW_ID_MAX, "%d", (int)d->rows[i].id);
+		return out;
+	}
+	snap_escape_str(host, sizeof(host), d->rows[i].host);
+	snprintf(out, ROW_ID_MAX, "%s:%d", host, (int)d->rows[i].id);
+	return out;
+}
+
 /* The label of row i in the matrices: "P1 1234 bash", the command escaped (snapshot.h). */
 static void row_label(const struct deadlock *d, size_t i, char *out, size_t len)
 {
-	char comm[4 * SNAP_COMM_MAX];
+	char comm[4 * SNAP_COMM_MAX], id[ROW_ID_MAX];
 
 	snap_escape_str(comm, sizeof(comm), d->rows[i].comm);
-	snprintf(out, len, "P%zu %d %s", i + 1, (int)d->rows[i].id, comm);
+	snprintf(out, len, "P%zu %s %s", i + 1, row_id(d, i, id), comm);
 }
 
 /* One matrix with its column labels R1.. and row labels P1.. (pid comm). */
 static void write_matrix(const struct deadlock *d, FILE *out, const char *title, const uint64_t *m)
 {
 	int width = 2, label = 0;
-	char lab[128];
+	char lab[128 + ROW_ID_MAX];
 
 	for (size_t j = 0; j < d->nres; j++) {
 		int w = snprintf(NULL, 0, "R%zu", j + 1);
@@ -311,6 +338,7 @@ static void write_row_resources(const struct deadlock *d, FILE *out, size_t i)
 void deadlock_write_text(const struct deadlock *d, FILE *out)
 {
 	uint64_t *work;
+	char id[ROW_ID_MAX];
 
 	fprintf(out, "Deadlock detection, one row per %s\n",
 		d->by == DEADLOCK_BY_PGRP ? "process group" : "process");
@@ -327,7 +355,7 @@ void deadlock_write_text(const struct deadlock *d, FILE *out)
 	}
 	fputs("Processes (rows):\n", out);
 	for (size_t i = 0; i < d->nrows; i++) {
-		fprintf(out, "  P%zu %s %d ", i + 1, row_word(d), (int)d->rows[i].id);
+		fprintf(out, "  P%zu %s %s ", i + 1, row_word(d), row_id(d, i, id));
 		snap_escape(out, d->rows[i].comm);
 		fputc('\n', out);
 	}
@@ -378,7 +406,7 @@ void deadlock_write_text(const struct deadlock *d, FILE *out)
 	for (size_t i = 0; i < d->nrows; i++) {
 		if (d->rows[i].finished)
 			continue;
-		fprintf(out, "  P%zu %s %d ", i + 1, row_word(d), (int)d->rows[i].id);
+		fprintf(out, "  P%zu %s %s ", i + 1, row_word(d), row_id(d, i, id));
 		snap_escape(out, d->rows[i].comm);
 		fputc(' ', out);
 		write_row_resources(d, out, i);
@@ -469,8 +497,10 @@ static void write_dot(const struct deadlock *d, FILE *out, const size_t *cyc, si
 {
 	fputs("digraph ipcfs {\n\trankdir=LR;\n", out);
 	for (size_t i = 0; i < d->nrows; i++) {
-		fprintf(out, "\tp%zu [shape=circle, label=\"%s %d\\n", i + 1, row_word(d),
-			(int)d->rows[i].id);
+		char id[ROW_ID_MAX];
+
+		fprintf(out, "\tp%zu [shape=circle, label=\"%s %s\\n", i + 1, row_word(d),
+			row_id(d, i, id));
 		dot_text(out, d->rows[i].comm);
 		fprintf(out, "\"%s];\n", d->rows[i].finished ? "" : ", color=red");
 	}
@@ -502,6 +532,7 @@ void deadlock_write_graph(const struct deadlock *d, FILE *out, bool dot)
 {
 	size_t *cyc = malloc((2 * d->nrows + 2) * sizeof(*cyc));
 	size_t n = cyc ? find_cycle(d, cyc) : 0;
+	char id[ROW_ID_MAX];
 
 	if (dot) {
 		write_dot(d, out, cyc, n);
@@ -509,7 +540,7 @@ void deadlock_write_graph(const struct deadlock *d, FILE *out, bool dot)
 		return;
 	}
 	for (size_t i = 0; i < d->nrows; i++) {
-		fprintf(out, "%s %d (", row_word(d), (int)d->rows[i].id);
+		fprintf(out, "%s %s (", row_word(d), row_id(d, i, id));
 		snap_escape(out, d->rows[i].comm);
 		fputs(") ", out);
 		write_row_resources(d, out, i);
@@ -518,7 +549,7 @@ void deadlock_write_graph(const struct deadlock *d, FILE *out, bool dot)
 	if (n) {
 		fputs("cycle:", out);
 		for (size_t k = 0; k <= n; k++) {
-			fprintf(out, " %s %d", row_word(d), (int)d->rows[cyc[2 * (k % n)]].id);
+			fprintf(out, " %s %s", row_word(d), row_id(d, cyc[2 * (k % n)], id));
 			if (k == n)
 				break;
 			fputs(" -> ", out);

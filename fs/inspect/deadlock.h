@@ -33,6 +33,7 @@ enum deadlock_rows {
 
 struct deadlock_row {
 	pid_t id;		  /* pid, or pgid when grouped */
+	char host[SNAP_HOST_MAX]; /* cluster mode: its host (pids are a host's own); else "" */
 	char comm[SNAP_COMM_MAX]; /* its command (grouped: the group leader's, if it takes part) */
 	bool finished;		  /* detection let it finish */
 	bool signal;		  /* it waits for a V nobody holds units for (see above) */

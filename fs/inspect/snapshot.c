@@ -68,7 +68,8 @@ uint64_t snap_field_get(const struct snap_obj *o, const char *key, uint64_t def)
 }
 
 static struct snap_proc *proc_add(struct snapshot *s, struct snap_proc **arr, size_t *n,
-				  size_t *cap, pid_t tid, uint32_t units, struct timespec since)
+				  size_t *cap, pid_t tid, uint64_t hostid, uint32_t units,
+				  struct timespec since)
 {
 	struct snap_proc *p;
 
@@ -82,21 +83,23 @@ static struct snap_proc *proc_add(struct snapshot *s, struct snap_proc **arr, si
 	p->pid = tid;
 	p->pgid = -1;
 	strcpy(p->comm, "?");
+	p->hostid = hostid;
 	p->units = units;
 	p->since = since;
 	return p;
 }
 
-struct snap_proc *snap_hold_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint32_t units,
-				struct timespec since)
-{
-	return proc_add(s, &o->holds, &o->nholds, &o->holds_cap, tid, units, since);
-}
-
-struct snap_proc *snap_wait_add(struct snapshot *s, struct snap_obj *o, pid_t tid, const char *op,
+struct snap_proc *snap_hold_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint64_t hostid,
 				uint32_t units, struct timespec since)
 {
-	struct snap_proc *p = proc_add(s, &o->waits, &o->nwaits, &o->waits_cap, tid, units, since);
+	return proc_add(s, &o->holds, &o->nholds, &o->holds_cap, tid, hostid, units, since);
+}
+
+struct snap_proc *snap_wait_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint64_t hostid,
+				const char *op, uint32_t units, struct timespec since)
+{
+	struct snap_proc *p =
+		proc_add(s, &o->waits, &o->nwaits, &o->waits_cap, tid, hostid, units, since);
 
 	if (p)
 		snprintf(p->op, sizeof(p->op), "%s", op);
@@ -165,6 +168,10 @@ static void write_proc_text(FILE *out, const char *kind, const struct snap_obj *
 	snap_escape(out, o->path);
 	fprintf(out, " pid=%d tid=%d pgid=%d comm=", (int)p->pid, (int)p->tid, (int)p->pgid);
 	snap_escape(out, p->comm);
+	if (p->host[0]) {
+		fputs(" host=", out);
+		snap_escape(out, p->host);
+	}
 	if (p->op[0])
 		fprintf(out, " op=%s", p->op);
 	fprintf(out, " units=%u", p->units);
@@ -267,6 +274,10 @@ static void write_procs_json(FILE *out, const struct snap_proc *p, size_t n)
 		fprintf(out, "%s{\"pid\":%d,\"tid\":%d,\"pgid\":%d,\"comm\":", k ? "," : "",
 			(int)p->pid, (int)p->tid, (int)p->pgid);
 		json_string(out, p->comm);
+		if (p->host[0]) {
+			fputs(",\"host\":", out);
+			json_string(out, p->host);
+		}
 		if (p->op[0]) {
 			fputs(",\"op\":", out);
 			json_string(out, p->op);
@@ -400,6 +411,9 @@ static void parse_proc(struct snap_proc *p, struct token *tok, size_t n)
 		else if (strcmp(k, "comm") == 0) {
 			unescape(v);
 			snprintf(p->comm, sizeof(p->comm), "%s", v);
+		} else if (strcmp(k, "host") == 0) {
+			unescape(v);
+			snprintf(p->host, sizeof(p->host), "%s", v);
 		} else if (strcmp(k, "op") == 0)
 			snprintf(p->op, sizeof(p->op), "%s", v);
 		else if (strcmp(k, "units") == 0)
@@ -495,8 +509,8 @@ int snapshot_parse(FILE *in, struct snapshot *s)
 			   (strcmp(tok[0].key, "hold") == 0 || strcmp(tok[0].key, "wait") == 0)) {
 			/* records of an object follow it */
 			p = tok[0].key[0] == 'h'
-				    ? snap_hold_add(s, o, 0, 0, (struct timespec){ 0, 0 })
-				    : snap_wait_add(s, o, 0, "", 0, (struct timespec){ 0, 0 });
+				    ? snap_hold_add(s, o, 0, 0, 0, (struct timespec){ 0, 0 })
+				    : snap_wait_add(s, o, 0, 0, "", 0, (struct timespec){ 0, 0 });
 			if (!p)
 				rc = -ENOMEM;
 			else

@@ -14,12 +14,15 @@
  *
  *   ipcfs-status version=1 time=T objects=N memory=B max_objects=N max_memory=B parked=N
  *   object type=sem path=/sem/s mode=0644 uid=U gid=G opens=N KEY=N... holders=N waiters=N
- *   hold path=/sem/s pid=P tid=T pgid=G comm=C units=N since=T
- *   wait path=/sem/s pid=P tid=T pgid=G comm=C op=P units=N since=T
+ *   hold path=/sem/s pid=P tid=T pgid=G comm=C [host=H] units=N since=T
+ *   wait path=/sem/s pid=P tid=T pgid=G comm=C [host=H] op=P units=N since=T
  *
  * Times are seconds since the epoch with microseconds (CLOCK_REALTIME). A process that has
- * exited shows pid=tid, pgid=-1 and comm=?. Unknown keys are skipped by the parser, so fields
- * may be added without breaking readers.
+ * exited shows pid=tid, pgid=-1 and comm=?. host= is there in cluster mode only: the name of
+ * the host whose daemon the caller came through (this one's too); a caller at another host
+ * shows pid=tid (its thread id, which is its pid when it has one thread, as shell tools do),
+ * pgid=-1 and comm=?, since this host cannot look it up. Unknown keys are skipped by the
+ * parser, so fields may be added without breaking readers.
  */
 #ifndef IPCFS_SNAPSHOT_H
 #define IPCFS_SNAPSHOT_H
@@ -36,6 +39,7 @@
 #define SNAP_KEY_MAX 16	   /* bytes of a field's key, NUL included */
 #define SNAP_COMM_MAX 16   /* TASK_COMM_LEN */
 #define SNAP_OP_MAX 8	   /* bytes of a wait's operation name, NUL included */
+#define SNAP_HOST_MAX 65   /* a host name (HOST_NAME_MAX 64), NUL included */
 
 /* One number of an object's state: "value", "bytes", "prio.5"... */
 struct snap_field {
@@ -50,6 +54,9 @@ struct snap_proc {
 	pid_t pgid;		  /* its process group; -1 when it has exited */
 	char comm[SNAP_COMM_MAX]; /* its process's command name; "?" when it has exited */
 	char op[SNAP_OP_MAX];	  /* waiters: what the call waits for ("P", "lock", "read"...) */
+	char host[SNAP_HOST_MAX]; /* cluster mode: the caller's host name; else empty */
+	uint64_t hostid;	  /* taking a snapshot: the caller's daemon (waiter.host), 0 for
+				   * the memory store's; not written out */
 	uint32_t units;		  /* holders: units held; waiters: units requested (0: none) */
 	struct timespec since;	  /* CLOCK_REALTIME: since when it holds or waits */
 };
@@ -93,13 +100,14 @@ void snap_field_add(struct snap_obj *o, const char *key, uint64_t value);
 /* snap_field_get - the value of field key of o, or def when o has none. */
 uint64_t snap_field_get(const struct snap_obj *o, const char *key, uint64_t def);
 
-/* snap_hold_add, snap_wait_add - append a holder or waiter with its tid, units and since (the
- * rest is resolved later, see snapshot_resolve). Return it, or NULL when out of memory (s is
- * then marked incomplete). May be called with locks held: they only allocate. */
-struct snap_proc *snap_hold_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint32_t units,
-				struct timespec since);
-struct snap_proc *snap_wait_add(struct snapshot *s, struct snap_obj *o, pid_t tid, const char *op,
+/* snap_hold_add, snap_wait_add - append a holder or waiter with its tid, the daemon it came
+ * through (hostid: a struct waiter's host), units and since (the rest is resolved later, by
+ * the daemon's status.c). Return it, or NULL when out of memory (s is then marked incomplete).
+ * May be called with locks held: they only allocate. */
+struct snap_proc *snap_hold_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint64_t hostid,
 				uint32_t units, struct timespec since);
+struct snap_proc *snap_wait_add(struct snapshot *s, struct snap_obj *o, pid_t tid, uint64_t hostid,
+				const char *op, uint32_t units, struct timespec since);
 
 /* snapshot_sort - order the objects by path. */
 void snapshot_sort(struct snapshot *s);

@@ -410,7 +410,8 @@ static void state_words(const struct snapshot *s, const struct snap_obj *o, char
 		snprintf(out, len, "value %llu", F("value"));
 	} else if (strcmp(o->type, "mutex") == 0) {
 		if (o->nholds)
-			snprintf(out, len, "held by %d (%s) %.1fs", (int)o->holds[0].pid,
+			snprintf(out, len, "held by %s%s%d (%s) %.1fs", o->holds[0].host,
+				 o->holds[0].host[0] ? ":" : "", (int)o->holds[0].pid,
 				 o->holds[0].comm, age(s, o->holds[0].since));
 		else
 			snprintf(out, len, "free");
@@ -499,7 +500,13 @@ static void print_procs(const struct snapshot *s, const char *title, const struc
 {
 	printf("%s: %zu\n", title, n);
 	for (size_t k = 0; k < n; k++, p++) {
-		printf("  pid %d", (int)p->pid);
+		if (p->host[0]) {
+			printf("  host ");
+			snap_escape(stdout, p->host);
+			printf(" pid %d", (int)p->pid);
+		} else {
+			printf("  pid %d", (int)p->pid);
+		}
 		if (p->tid != p->pid)
 			printf(" tid %d", (int)p->tid);
 		printf(" pgid %d (", (int)p->pgid);

@@ -361,7 +361,8 @@ void mfifo_inspect(const struct mfifo *f, struct snapshot *snap, struct snap_obj
 	snap_field_add(o, "writers", f->writers);
 	/* units: the bytes each asks for, or has still to write */
 	list_for_each_entry(w, &f->readq, link)
-		snap_wait_add(snap, o, w->pid, "read", (uint32_t)w->size, w->since);
-	list_for_each_entry(w, &f->writeq, link) snap_wait_add(
-		snap, o, w->pid, "write", (uint32_t)(bytes_of(w)->len - w->size), w->since);
+		snap_wait_add(snap, o, w->pid, w->host, "read", (uint32_t)w->size, w->since);
+	list_for_each_entry(w, &f->writeq, link)
+		snap_wait_add(snap, o, w->pid, w->host, "write",
+			      (uint32_t)(bytes_of(w)->len - w->size), w->since);
 }

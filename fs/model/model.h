@@ -49,7 +49,8 @@ struct waiter {
 	int kind;	       /* what it waits for, in the type's own terms */
 	uint64_t arg;	       /* the type's argument (units, bytes, a buffer...) */
 	size_t size;	       /* bytes to report or to return */
-	/* Cluster mode (store/cluster.h) only; the model never looks at these. host: the daemon
+	/* Cluster mode (store/cluster.h) only; the model never looks at these but to tell
+	 * inspection where a caller is (host). host: the daemon
 	 * the caller waits at (0 in the memory store); id: its request there; ghost: another
 	 * daemon's caller mirrored in this replica (or this daemon's, whose caller is gone).
 	 * clink: in its object's list of cluster waiters while queued (the object's lock). */

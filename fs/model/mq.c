@@ -442,7 +442,7 @@ void mmq_inspect(const struct mmq *q, struct snapshot *snap, struct snap_obj *o)
 		}
 	/* units: the bytes a receive asks for, or a send's message */
 	list_for_each_entry(w, &q->readq, link)
-		snap_wait_add(snap, o, w->pid, "recv", (uint32_t)w->arg, w->since);
+		snap_wait_add(snap, o, w->pid, w->host, "recv", (uint32_t)w->arg, w->since);
 	list_for_each_entry(w, &q->writeq, link)
-		snap_wait_add(snap, o, w->pid, "send", msg_of(w->arg)->len, w->since);
+		snap_wait_add(snap, o, w->pid, w->host, "send", msg_of(w->arg)->len, w->since);
 }

@@ -33,11 +33,12 @@ void mmutex_init(struct mmutex *m)
 	list_init(&m->waitq);
 }
 
-/* op, opened by pid, holds the mutex from now on. */
-static void take(struct mmutex *m, struct model_open *op, pid_t pid, struct model_waker *wk)
+/* w's open holds the mutex from now on. */
+static void take(struct mmutex *m, const struct waiter *w, struct model_waker *wk)
 {
-	m->holder = op;
-	m->holder_pid = pid;
+	m->holder = w->op;
+	m->holder_pid = w->pid;
+	m->holder_host = w->host;
 	clock_gettime(CLOCK_REALTIME, &m->since);
 	wk->changed = true;
 }
@@ -51,7 +52,7 @@ static void serve(struct mmutex *m, struct model_waker *wk)
 		return;
 	w = list_first_entry(&m->waitq, struct waiter, link);
 	list_del(&w->link);
-	take(m, w->op, w->pid, wk);
+	take(m, w, wk);
 	model_wake(wk, w, 0);
 }
 
@@ -62,7 +63,7 @@ int mmutex_lock(struct mmutex *m, struct waiter *w, bool queue, struct model_wak
 			list_add_tail(&w->link, &m->waitq);
 		return MODEL_WOULD_BLOCK;
 	}
-	take(m, w->op, w->pid, wk);
+	take(m, w, wk);
 	return MODEL_DONE;
 }
 
@@ -112,6 +113,7 @@ void mmutex_inspect(const struct mmutex *m, struct snapshot *snap, struct snap_o
 	o->resource = true;
 	o->available = m->holder == NULL;
 	if (m->holder)
-		snap_hold_add(snap, o, m->holder_pid, 1, m->since);
-	list_for_each_entry(w, &m->waitq, link) snap_wait_add(snap, o, w->pid, "lock", 1, w->since);
+		snap_hold_add(snap, o, m->holder_pid, m->holder_host, 1, m->since);
+	list_for_each_entry(w, &m->waitq, link)
+		snap_wait_add(snap, o, w->pid, w->host, "lock", 1, w->since);
 }

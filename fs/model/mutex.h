@@ -18,6 +18,7 @@ struct snap_obj;
 struct mmutex {
 	struct model_open *holder; /* the open holding it, or NULL */
 	pid_t holder_pid;	   /* who took it (thread id, as the caller reported it) */
+	uint64_t holder_host;	   /* the daemon it came through (waiter.host) */
 	struct timespec since;	   /* CLOCK_REALTIME when it was taken */
 	struct list_head waitq;	   /* waiting opens, FIFO; struct waiter, op = their open */
 };

@@ -10,8 +10,10 @@
  * - For inspection and deadlock detection, the units each thread took with P and has not
  *   given back with V are counted per thread id: a V gives back the caller's own units first
  *   and the rest adds to the count only. Entries of threads that have exited are dropped
- *   when the table is full, so it stays as small as the number of live holders. This
- *   bookkeeping never changes what P and V do.
+ *   when the table is full, so it stays as small as the number of live holders. In cluster
+ *   mode a thread is (daemon, tid): those of other hosts cannot be looked up here, so when
+ *   the table is still full the oldest of them makes room (the table is then a view of
+ *   the latest). This bookkeeping never changes what P and V do: replicas may differ in it.
  *
  * Locking: the object's lock (store.h) protects struct msem and the waiters in its queues.
  */
@@ -37,25 +39,35 @@ void msem_fini(struct msem *s)
 	s->holders = NULL;
 }
 
-/* Drop the entries of threads that have exited. */
+/* Drop the entries of this host's threads that have exited; if none, the oldest entry of
+ * another host's (see above). */
 static void holders_prune(struct msem *s)
 {
 	uint32_t w = 0;
 
 	for (uint32_t i = 0; i < s->nholders; i++)
-		if (proc_alive(s->holders[i].tid))
+		if (s->holders[i].host != s->host || proc_alive(s->holders[i].tid))
 			s->holders[w++] = s->holders[i];
+	if (w == s->nholders) {
+		for (uint32_t i = 0; i < s->nholders; i++)
+			if (s->holders[i].host != s->host) {
+				memmove(&s->holders[i], &s->holders[i + 1],
+					(s->nholders - i - 1) * sizeof(*s->holders));
+				w--;
+				break;
+			}
+	}
 	s->nholders = w;
 }
 
-/* tid took units with P. Out of memory, the units go unrecorded: only the inspection is
- * poorer. */
-static void holders_take(struct msem *s, pid_t tid, uint32_t units)
+/* tid (through host) took units with P. Out of memory, the units go unrecorded: only the
+ * inspection is poorer. */
+static void holders_take(struct msem *s, pid_t tid, uint64_t host, uint32_t units)
 {
 	struct msem_holder *h;
 
 	for (uint32_t i = 0; i < s->nholders; i++)
-		if (s->holders[i].tid == tid) {
+		if (s->holders[i].tid == tid && s->holders[i].host == host) {
 			h = &s->holders[i];
 			h->units = units > UINT32_MAX - h->units ? UINT32_MAX : h->units + units;
 			return;
@@ -73,17 +85,18 @@ static void holders_take(struct msem *s, pid_t tid, uint32_t units)
 	}
 	h = &s->holders[s->nholders++];
 	h->tid = tid;
+	h->host = host;
 	h->units = units;
 	clock_gettime(CLOCK_REALTIME, &h->since);
 }
 
-/* tid gave units back with V: fewer of its own held. */
-static void holders_give(struct msem *s, pid_t tid, uint32_t units)
+/* tid (through host) gave units back with V: fewer of its own held. */
+static void holders_give(struct msem *s, pid_t tid, uint64_t host, uint32_t units)
 {
 	for (uint32_t i = 0; i < s->nholders; i++) {
 		struct msem_holder *h = &s->holders[i];
 
-		if (h->tid != tid)
+		if (h->tid != tid || h->host != host)
 			continue;
 		if (h->units > units) {
 			h->units -= units;
@@ -104,7 +117,7 @@ static void serve(struct msem *s, struct model_waker *wk)
 		if (s->count < w->arg)
 			break;
 		s->count -= (uint32_t)w->arg;
-		holders_take(s, w->pid, (uint32_t)w->arg);
+		holders_take(s, w->pid, w->host, (uint32_t)w->arg);
 		list_del(&w->link);
 		model_wake(wk, w, 0);
 	}
@@ -112,12 +125,12 @@ static void serve(struct msem *s, struct model_waker *wk)
 		model_wake_all(wk, &s->zq, 0);
 }
 
-int msem_post(struct msem *s, pid_t tid, uint32_t units, struct model_waker *wk)
+int msem_post(struct msem *s, pid_t tid, uint64_t host, uint32_t units, struct model_waker *wk)
 {
 	if (s->count > (uint32_t)INT32_MAX - units)
 		return -EOVERFLOW;
 	s->count += units;
-	holders_give(s, tid, units);
+	holders_give(s, tid, host, units);
 	wk->changed = true;
 	serve(s, wk);
 	return MODEL_DONE;
@@ -140,7 +153,7 @@ int msem_wait(struct msem *s, struct waiter *w, bool queue, struct model_waker *
 		return MODEL_WOULD_BLOCK;
 	}
 	s->count -= units;
-	holders_take(s, w->pid, units);
+	holders_take(s, w->pid, w->host, units);
 	serve(s, wk); /* the count may have reached zero */
 	return MODEL_DONE;
 }
@@ -184,9 +197,11 @@ void msem_inspect(const struct msem *s, struct snapshot *snap, struct snap_obj *
 	o->available = s->count;
 	/* exited holders are left out later, off the locks: /proc costs system calls */
 	for (uint32_t i = 0; i < s->nholders; i++)
-		snap_hold_add(snap, o, s->holders[i].tid, s->holders[i].units, s->holders[i].since);
+		snap_hold_add(snap, o, s->holders[i].tid, s->holders[i].host, s->holders[i].units,
+			      s->holders[i].since);
 	list_for_each_entry(w, &s->pq, link)
-		snap_wait_add(snap, o, w->pid, "P", (uint32_t)w->arg, w->since);
+		snap_wait_add(snap, o, w->pid, w->host, "P", (uint32_t)w->arg, w->since);
 	/* a wait for zero asks for no units: not a request of the deadlock matrices */
-	list_for_each_entry(w, &s->zq, link) snap_wait_add(snap, o, w->pid, "zero", 0, w->since);
+	list_for_each_entry(w, &s->zq, link)
+		snap_wait_add(snap, o, w->pid, w->host, "zero", 0, w->since);
 }

@@ -16,6 +16,7 @@ struct snap_obj;
 /* Units a thread took with P and has not given back. */
 struct msem_holder {
 	pid_t tid;
+	uint64_t host; /* the daemon tid came through (cluster mode; waiter.host), else 0 */
 	uint32_t units;
 	struct timespec since; /* CLOCK_REALTIME of its first unit */
 };
@@ -26,6 +27,8 @@ struct msem {
 	uint32_t nholders;	     /* entries used in holders */
 	uint32_t holders_cap;	     /* entries allocated */
 	struct msem_holder *holders; /* who holds units, in the order they took them */
+	uint64_t host;		     /* the daemon this replica is at (cluster mode), else 0:
+				      * whose holders' tids /proc can tell alive */
 	struct list_head pq;	     /* waiting P(n), FIFO; struct waiter, arg = n */
 	struct list_head zq;	     /* waiting waits for zero */
 };
@@ -41,9 +44,10 @@ enum sem_kind {
 void msem_init(struct msem *s);
 void msem_fini(struct msem *s);
 
-/* msem_post - V(units) by tid: MODEL_DONE, or -EOVERFLOW past INT32_MAX (nothing changed).
- * Serves the waiters that can proceed now, in order. */
-int msem_post(struct msem *s, pid_t tid, uint32_t units, struct model_waker *wk);
+/* msem_post - V(units) by tid through daemon host (0: the memory store): MODEL_DONE, or
+ * -EOVERFLOW past INT32_MAX (nothing changed). Serves the waiters that can proceed now, in
+ * order. */
+int msem_post(struct msem *s, pid_t tid, uint64_t host, uint32_t units, struct model_waker *wk);
 
 /*
  * msem_wait - w (kind, arg, pid set) asks now. MODEL_DONE: the units are taken (or the count

@@ -109,6 +109,11 @@ int cluster_start(struct cluster *c);
 /* cluster_host - this daemon's id in the cluster (cluster_op.host). */
 uint64_t cluster_host(const struct cluster *c);
 
+/* cluster_host_label - the name of the host of daemon host (this one's too), into buf: as
+ * registered (h/HOST), or the id in hex if it is not registered (gone, or not seen yet). */
+#define CLUSTER_LABEL_MAX 65 /* HOST_NAME_MAX and a NUL */
+void cluster_host_label(struct cluster *c, uint64_t host, char *buf, size_t len);
+
 /*
  * cluster_submit - queue op (path copied) to be written to the log, after every operation
  * this daemon submitted before it. op->host and op->time are set here. Never blocks. Returns

@@ -43,6 +43,12 @@
 #define CLUSTER_NAME_MAX 64  /* -o cluster= */
 #define CLUSTER_KEY_MAX 4200 /* prefix + "n/" + a path (PATH_MAX) */
 
+/* A daemon of the cluster and its host's name (h/HOST), for inspection. */
+struct member {
+	uint64_t host;
+	char label[CLUSTER_LABEL_MAX];
+};
+
 /* One submitted operation, its key and value built at submission. */
 struct qop {
 	struct list_head link; /* in c->queue, then in the sender's batch */
@@ -73,6 +79,8 @@ struct cluster {
 	uint64_t seq;		   /* last operation number handed out */
 	char **doubt;		   /* keys of operations answered EIO, not yet fenced */
 	size_t ndoubt, doubt_cap;
+	struct member *members; /* the registered daemons, as the log has shown them */
+	size_t nmembers, members_cap;
 	bool stop;
 	pthread_t sender, keeper;
 	bool running;
@@ -166,6 +174,58 @@ static int op_decode(char *value, size_t len, struct cluster_op *op)
 
 /* ---- applying what etcd reports ---- */
 
+/* h/HOST appeared with value "LABEL PID" (label: its host's name), or left (value NULL). */
+static void member_set(struct cluster *c, uint64_t host, const char *value, size_t len)
+{
+	size_t i;
+
+	ipc_mutex_lock(&c->lock);
+	for (i = 0; i < c->nmembers && c->members[i].host != host; i++)
+		;
+	if (!value) {
+		if (i < c->nmembers)
+			c->members[i] = c->members[--c->nmembers];
+	} else {
+		if (i == c->nmembers && c->nmembers == c->members_cap) {
+			size_t cap = c->members_cap ? c->members_cap * 2 : 8;
+			struct member *m = realloc(c->members, cap * sizeof(*m));
+
+			if (m) {
+				c->members = m;
+				c->members_cap = cap;
+			}
+		}
+		if (i < c->members_cap) {
+			size_t n = strcspn(value, " ");
+
+			if (n > len)
+				n = len;
+			if (n >= CLUSTER_LABEL_MAX)
+				n = CLUSTER_LABEL_MAX - 1;
+			c->members[i].host = host;
+			memcpy(c->members[i].label, value, n);
+			c->members[i].label[n] = '\0';
+			if (i == c->nmembers)
+				c->nmembers++;
+		} /* else out of memory: inspection shows it unnamed */
+	}
+	ipc_mutex_unlock(&c->lock);
+}
+
+void cluster_host_label(struct cluster *c, uint64_t host, char *buf, size_t len)
+{
+	size_t i;
+
+	ipc_mutex_lock(&c->lock);
+	for (i = 0; i < c->nmembers && c->members[i].host != host; i++)
+		;
+	if (i < c->nmembers)
+		snprintf(buf, len, "%s", c->members[i].label);
+	else
+		snprintf(buf, len, "%016" PRIx64, host); /* gone, or not seen yet */
+	ipc_mutex_unlock(&c->lock);
+}
+
 /* One change under the prefix, at revision rev: to the face. Replay and watch alike. */
 static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
 {
@@ -177,10 +237,12 @@ static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
 	if (strncmp(k, "h/", 2) == 0) {
 		struct cluster_op gone = { .path = "", .kind = CLUSTER_OP_GONE };
 
+		if (sscanf(k + 2, "%" SCNx64, &gone.arg) != 1)
+			return;
+		member_set(c, gone.arg, deleted ? NULL : kv->value, kv->value_len);
 		/* a daemon left: every daemon appends its GONE, so that its waiters leave the
 		 * queues at one place of the log for all (the duplicates find nothing) */
-		if (deleted && sscanf(k + 2, "%" SCNx64, &gone.arg) == 1 &&
-		    cluster_submit(c, &gone) != 0)
+		if (deleted && cluster_submit(c, &gone) != 0)
 			fprintf(stderr, "ipcfs: cluster: out of memory for a GONE\n");
 	} else if (strncmp(k, "n/", 2) == 0) {
 		if (deleted)
@@ -288,8 +350,8 @@ static int64_t replay(struct cluster *c)
 
 		if (kv->key_len < c->plen + 2)
 			continue;
-		if (strncmp(k, "h/", 2) == 0)
-			sscanf(k + 2, "%" SCNx64, &alive[nalive++]);
+		if (strncmp(k, "h/", 2) == 0 && sscanf(k + 2, "%" SCNx64, &alive[nalive]) == 1)
+			member_set(c, alive[nalive++], kv->value, kv->value_len);
 		else if (strncmp(k, "n/", 2) == 0)
 			apply_kv(c, kv, all.rev);
 		else if (strncmp(k, "l/", 2) == 0)
@@ -882,6 +944,7 @@ void cluster_close(struct cluster *c)
 	for (size_t i = 0; i < c->ndoubt; i++)
 		free(c->doubt[i]);
 	free(c->doubt);
+	free(c->members);
 	etcd_close(c->etcd);
 	free(c);
 }
