@@ -12,7 +12,9 @@
  *                             transaction that also writes KEY/done/ID-i, retried on a lost
  *                             race; after an EIO it looks for that marker, so that an
  *                             increment is applied exactly once: "incr N retries R eio E"
- *     count PREFIX            "count N": keys that begin with PREFIX
+ *     count PREFIX [PAGE]     "count N": keys that begin with PREFIX; with PAGE, read in pages
+ *                             of PAGE keys (etcd_range_all): "count disorder" if a key
+ *                             came twice or out of order
  *     grant TTL               "grant ID"
  *     keepalive ID SECONDS    renews the lease every TTL/3 for SECONDS: "keepalive ok" or
  *                             "keepalive ERRNAME"
@@ -271,14 +273,23 @@ int main(int argc, char **argv)
 		char end[256];
 		size_t len = strlen(argv[4]), elen = etcd_prefix_end(argv[4], len, end);
 		struct etcd_kvs r;
-		int e = etcd_range(c, argv[4], len, elen ? end : "", elen ? elen : 1, 0, &r);
+		int e = argc >= 6 ? etcd_range_all(c, argv[4], len, elen ? end : "",
+						   elen ? elen : 1, (unsigned)atoi(argv[5]), &r)
+				  : etcd_range(c, argv[4], len, elen ? end : "", elen ? elen : 1, 0,
+					       &r);
+		bool ordered = true;
 
-		if (e) {
+		for (size_t i = 1; i < (e ? 0 : r.n); i++)
+			if (strcmp(r.kvs[i - 1].key, r.kvs[i].key) >= 0)
+				ordered = false;
+		if (e)
 			printf("count %s\n", errname(e));
-		} else {
+		else if (!ordered)
+			printf("count disorder\n");
+		else
 			printf("count %zu\n", r.n);
+		if (!e)
 			etcd_kvs_free(&r);
-		}
 	} else if (strcmp(op, "grant") == 0 && argc >= 5) {
 		int64_t id;
 		int e = etcd_lease_grant(c, (unsigned)atoi(argv[4]), &id);

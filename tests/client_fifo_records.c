@@ -4,11 +4,13 @@
  * while this process reads the stream back in odd-sized pieces and checks that no record was
  * torn (interleaved with another writer's bytes or cut short), lost, duplicated or reordered.
  *
- *   client_fifo_records [-n] [-s SIZE] PATH WRITERS RECORDS
+ *   client_fifo_records [-n] [-s SIZE] [-w WPATH]... PATH WRITERS RECORDS
  *     -n       writers open with O_NONBLOCK and wait for POLLOUT between writes; a write of at
  *              most 4096 bytes must then write all or fail with EAGAIN, and a larger one
  *              goes on with its rest after a short count
  *     -s SIZE  bytes per record, at least 16 (default 4096)
+ *     -w WPATH writers write through WPATH instead of PATH (the same FIFO through another
+ *              mount of a cluster); given several times, writer i uses the (i mod n)th
  *
  * Each writer makes one write() per record: "W%02d R%06d " then its own filler letter up to
  * SIZE - 1 bytes, then '\n'. Without -n every write() must return SIZE, however large (a
@@ -111,11 +113,18 @@ int main(int argc, char **argv)
 	size_t fill = 0, ip = 0;
 	unsigned long long total, got = 0;
 	char *rec, *want, buf[8192];
+	const char *wpath[8];
+	int nwpath = 0;
 
-	while ((opt = getopt(argc, argv, "ns:")) != -1) {
+	while ((opt = getopt(argc, argv, "ns:w:")) != -1) {
 		switch (opt) {
 		case 'n':
 			nonblock = true;
+			break;
+		case 'w':
+			if (nwpath == 8)
+				goto usage;
+			wpath[nwpath++] = optarg;
 			break;
 		case 's':
 			rec_size = strtoul(optarg, NULL, 10);
@@ -150,7 +159,7 @@ int main(int argc, char **argv)
 			return 2;
 		if (pid == 0) {
 			close(fd);
-			_exit(writer(argv[optind], w, records));
+			_exit(writer(nwpath ? wpath[w % nwpath] : argv[optind], w, records));
 		}
 	}
 
@@ -229,6 +238,7 @@ int main(int argc, char **argv)
 		       : 1;
 
 usage:
-	fprintf(stderr, "usage: client_fifo_records [-n] [-s SIZE] PATH WRITERS RECORDS\n");
+	fprintf(stderr,
+		"usage: client_fifo_records [-n] [-s SIZE] [-w WPATH]... PATH WRITERS RECORDS\n");
 	return 2;
 }

@@ -63,13 +63,18 @@ cluster_unmount() {
 cluster_kill() { cluster_stop "$1" KILL; }
 
 # cluster_finish: unmount every daemon, each a test of its own: it exits on SIGTERM, with
-# nothing in its log from a sanitizer.
+# nothing in its log from a sanitizer. If any test failed, the end of each daemon's log.
 cluster_finish() {
 	local name
 	for name in "${CLUSTER_NAMES[@]}"; do
 		eval "test_daemon_${name}_exits_cleanly() { cluster_unmount $name; }"
 		[ -n "$(cluster_pid "$name")" ] && run_test "test_daemon_${name}_exits_cleanly"
 	done
+	if [ "$T_FAILED" -gt 0 ]; then
+		for name in "${CLUSTER_NAMES[@]}"; do
+			tail -n 20 "$WORK/$name.log" 2>/dev/null | sed "s/^/# $name.log: /"
+		done
+	fi
 	return 0
 }
 

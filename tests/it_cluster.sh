@@ -44,10 +44,7 @@ test_cluster_names_sizes_and_owners_are_the_same_on_both_mounts() {
 	expect_eq "$(ls a/sem b/sem)" "a/sem:
 
 b/sem:" "both empty"
-	local t
-	for t in fifo shm; do
-		expect_err "not supported" "a $t in cluster mode (not shared yet)" -- touch "a/$t/x"
-	done
+	expect_err "not supported" "a segment in cluster mode (host-local memory)" -- touch a/shm/x
 }
 
 # 8 shell jobs, 4 through each mount, each holding one of the 2 units of a/sem/jobs for a
@@ -158,6 +155,89 @@ test_cluster_everything_survives_a_restart_of_both_daemons() {
 	rmdir a/sem/dir
 }
 
+# A FIFO across mounts: `cat` on b started first waits for the first writer, gets `seq`'s
+# bytes written through a in order, and end of file at the writer's close; bytes written and
+# not read stay for the next reader, on either mount, also across a restart of both daemons;
+# the size and capacity are the same on both.
+test_cluster_a_fifo_streams_bytes_across_mounts() {
+	local pid
+	touch a/fifo/f
+	cat b/fifo/f >"$WORK/fifo.got" &
+	pid=$!
+	wait_blocked "$pid" b/fifo/f
+	seq 100000 >a/fifo/f
+	wait_exit "$pid" 10000 || fail "cat on b did not end at the writer's close"
+	cmp -s "$WORK/fifo.got" <(seq 100000) || fail "cat on b: not seq's bytes ($(wc -c <"$WORK/fifo.got") bytes)"
+	printf 'one\n' >a/fifo/f
+	printf 'two\n' >b/fifo/f
+	wait_until 5 size_is 8 a/fifo/f || fail "a's size: $(size a/fifo/f)"
+	same_on_both fifo/f
+	expect_err "busy" "user.capacity while bytes are buffered" -- \
+		setfattr -n user.capacity -v 100000 b/fifo/f
+	cluster_unmount a
+	cluster_unmount b
+	cluster_mount a
+	cluster_mount b
+	expect_eq "$(size b/fifo/f)" 8 "bytes kept across the restart"
+	expect_eq "$(head -c 4 b/fifo/f)" one "the first write, read through b"
+	expect_eq "$(cat a/fifo/f)" two "the second, through a, then end of file"
+	setfattr -n user.capacity -v 100000 b/fifo/f || fail "user.capacity of an empty FIFO"
+	wait_until 5 bash -c '[ "$(getfattr --only-values -n user.capacity a/fifo/f)" = 100000 ]' ||
+		fail "a does not see b's capacity"
+	rm a/fifo/f
+}
+
+# 4 writers, 2 through each mount, 300 records of 4096 bytes each into one FIFO read on b in
+# odd-sized pieces: no record torn (writes of 4096 bytes are atomic), lost, duplicated or out
+# of its writer's order; then records of 20000 bytes and of 128 KiB (not atomic: in pieces,
+# but every byte once, in order).
+test_cluster_fifo_writes_up_to_4096_bytes_are_atomic_across_mounts() {
+	local out
+	touch a/fifo/r
+	out=$(timeout 120 "$BUILD_DIR/tests/client_fifo_records" -w a/fifo/r -w b/fifo/r b/fifo/r 4 300 2>&1)
+	expect_eq "$?" 0 "client_fifo_records: $out"
+	say "4096-byte records: $out"
+	out=$(timeout 60 "$BUILD_DIR/tests/client_fifo_records" -s 20000 -w a/fifo/r -w b/fifo/r \
+		a/fifo/r 2 50 2>&1)
+	say "20000-byte records: $out"
+	[[ "$out" == "records 100 torn "* ]] || fail "20000-byte records: $out"
+	[[ "$out" == *" disorder 0 short 0"* ]] || fail "20000-byte records lost or out of order: $out"
+	# 12 writes of 128 KiB at once per mount: more than etcd takes in one request (1.5 MiB),
+	# so a daemon splits what its callers submitted into several transactions
+	out=$(timeout 60 "$BUILD_DIR/tests/client_fifo_records" -s 131072 -w a/fifo/r -w b/fifo/r \
+		a/fifo/r 24 2 2>&1)
+	say "128 KiB records: $out"
+	[[ "$out" == "records 48 torn "* && "$out" == *" disorder 0 short 0"* ]] ||
+		fail "128 KiB records: $out"
+	rm a/fifo/r
+}
+
+# An interrupted read takes nothing, O_NONBLOCK does not wait, and a reader waiting on b gets
+# end of file when a's writer's daemon dies (its open is closed by the lease's expiry).
+test_cluster_fifo_interrupts_nonblock_and_a_dead_writers_daemon() {
+	local pid wpid
+	touch a/fifo/i
+	(exec 9>a/fifo/i && exec sleep 1000) & # a writer, so that reads wait
+	wpid=$!
+	disown "$wpid"
+	wait_until 5 bash -c "grep -q 'path=/fifo/i .*writers=1' b/.ipcfs/status" ||
+		fail "b does not count a's writer"
+	timeout -s INT 0.5 cat b/fifo/i
+	expect_eq "$?" 124 "a read on b waits while a's writer is open"
+	expect_err "Resource temporarily unavailable" "O_NONBLOCK read" -- \
+		dd if=b/fifo/i of=/dev/null iflag=nonblock count=1 status=none
+	echo x >a/fifo/i
+	expect_eq "$(timeout 5 head -c 2 b/fifo/i)" x "what was written after the interrupted read"
+	cat b/fifo/i >"$WORK/eof" &
+	pid=$!
+	wait_blocked "$pid" b/fifo/i
+	cluster_kill a
+	wait_exit "$pid" 5000 || fail "b's reader got no end of file after a's daemon died"
+	kill -KILL "$wpid"
+	cluster_mount a
+	rm a/fifo/i
+}
+
 # A daemon killed with SIGKILL: once its lease expires (lease_ttl=2), its waiter leaves the
 # queue everywhere, and a waiter behind it is served by the next V.
 test_cluster_a_dead_daemons_waiters_leave_the_queue() {
@@ -226,6 +306,7 @@ test_cluster_etcd_member_failures() {
 # hands it to b's waiter, and that one's death frees it, on both mounts.
 test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it() {
 	local holder waiter
+	rm -f "$WORK/got"
 	touch a/mutex/m
 	(exec 9<a/mutex/m && exec sleep 1000) &
 	holder=$!
@@ -402,6 +483,9 @@ run_test test_cluster_waiters_are_served_in_order_across_mounts
 run_test test_cluster_an_interrupted_p_takes_nothing_and_nonblock_does_not_wait
 run_test test_cluster_everything_survives_a_restart_of_both_daemons
 run_test test_cluster_a_dead_daemons_waiters_leave_the_queue
+run_test test_cluster_a_fifo_streams_bytes_across_mounts
+run_test test_cluster_fifo_writes_up_to_4096_bytes_are_atomic_across_mounts 150
+run_test test_cluster_fifo_interrupts_nonblock_and_a_dead_writers_daemon
 run_test test_cluster_messages_cross_mounts_with_their_boundaries_and_priorities
 run_test test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random 300
 run_test test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it

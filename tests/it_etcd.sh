@@ -54,6 +54,7 @@ test_etcd_transactions_count_exactly_under_contention() {
 	say "$(cat "$WORK"/incr.* | tr '\n' ' ')"
 	expect_eq "$(ec get counter | cut -d' ' -f2)" 600 "the counter"
 	expect_eq "$(ec count counter/done/)" "count 600" "the markers"
+	expect_eq "$(ec count counter/done/ 7)" "count 600" "the markers, read 7 at a time"
 	grep -q "retries [1-9]" "$WORK"/incr.* || say "no transaction lost a race (no contention?)"
 }
 

@@ -106,6 +106,56 @@ static void test_model_fifo_bytes_come_out_in_order(void **state)
 	mfifo_fini(&f);
 }
 
+/* Cluster mode: a read with no buffer (another host's) takes its bytes, at once or waiting,
+ * from the ring, from a waiting write, or from a write handing them on, and drops them; and a
+ * forced FIFO takes its ring past the budget. */
+static void test_model_fifo_a_read_without_buffer_takes_and_drops(void **state)
+{
+	struct mfifo f;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct mfifo_bytes b;
+	struct waiter w, big;
+	char huge[3000];
+
+	(void)state;
+	fifo_with(&f, 64, 1 << 20);
+	put(&f, "hello world", &wk);
+	waiter_make(&w, &rd, getpid(), FIFO_READ, 0);
+	w.size = 6;
+	assert_int_equal(mfifo_read(&f, &w, false, &wk), MODEL_DONE);
+	assert_int_equal(w.size, 6);
+	assert_string_equal(take(&f, &rd, 20, &wk), "world");
+	/* waiting, then served by a write handed straight to it */
+	waiter_make(&w, &rd, getpid(), FIFO_READ, 0);
+	w.size = 3;
+	assert_int_equal(mfifo_read(&f, &w, true, &wk), MODEL_WOULD_BLOCK);
+	put(&f, "abcdef", &wk);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(w.size, 3);
+	assert_string_equal(take(&f, &rd, 20, &wk), "def");
+	/* larger than the ring: the rest waits in the write, taken from it */
+	memset(huge, 'x', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	write_make(&big, &b, &wr, huge);
+	assert_int_equal(mfifo_write(&f, &big, true, &wk), MODEL_WOULD_BLOCK);
+	waiter_make(&w, &rd, getpid(), FIFO_READ, 0);
+	w.size = 2000;
+	assert_int_equal(mfifo_read(&f, &w, false, &wk), MODEL_DONE);
+	assert_int_equal(w.size, 2000);
+	assert_int_equal(mfifo_used(&f) + (b.len - big.size), sizeof(huge) - 1 - 2000);
+	mfifo_kill(&f, EIDRM, &wk);
+	free(mfifo_trim(&f));
+	mfifo_fini(&f);
+	/* forced: the ring is charged past the budget */
+	fifo_with(&f, 64, 10);
+	f.force = true;
+	put(&f, "x", &wk);
+	assert_int_equal(budget.used, ipc_ring_footprint(64));
+	mfifo_fini(&f);
+	assert_int_equal(budget.used, 0);
+}
+
 /* Up to IPC_RING_ATOMIC bytes go in whole or not at all; a larger write goes in pieces. */
 static void test_model_fifo_atomic_writes_up_to_the_limit(void **state)
 {
@@ -698,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_model_fifo_readiness),
 		cmocka_unit_test(test_model_fifo_capacity_changes_only_while_empty),
 		cmocka_unit_test(test_model_fifo_inspect_lists_waiters_in_order),
+		cmocka_unit_test(test_model_fifo_a_read_without_buffer_takes_and_drops),
 	};
 
 	alarm(TEST_BINARY_TIMEOUT);

@@ -16,19 +16,41 @@
  *   answers that count (mfifo_write_result), a pipe's short write.
  * - After every change the drained ring is detached (mfifo_trim) and freed off the lock.
  *
+ * - Cluster mode (replica.h): every open is an OPEN in the log (its flags: writers count on
+ *   every replica, and a reader's "seen a writer" is decided in the log's order), its last
+ *   close a CLOSE. A write carries its bytes through the log (one write, at most max_write,
+ *   is one operation: the stream is kept in etcd in chunks of one write each); a read asks for
+ *   its bytes (no more than the FIFO holds) through the handle's copen, with the buffer a
+ *   waiting read has. Another host's read takes its bytes on this replica and drops them
+ *   (the model's read without a buffer); another host's write waiting for room keeps a copy.
+ *   The opens do not wait for the log: a daemon's operations are applied in the order it
+ *   submitted them, so its reads and writes always come after its OPEN.
+ *
  * Locking: n->so protects the struct mfifo, the ring's contents and the parked requests
  * in its queues.
  */
 #include "ipcfs.h"
 #include "park.h"
+#include "replica.h"
 #include "model/fifo.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The log's FIFO operations besides reads and writes (enum fifo_kind). */
+enum {
+	FIFO_OP_OPEN = 16, /* arg: the open's flags */
+	FIFO_OP_CAPACITY,  /* arg: user.capacity */
+};
+
+/* Cluster mode: model_open.state[FIFO_OPENED] is 1 once the open's OPEN was applied here
+ * (then its CLOSE counts a writer out; an open whose OPEN never landed was never counted). */
+#define FIFO_OPENED 2
 
 /* A parked write's copy of the bytes that did not go in at once: p->w.arg points to b. To the
  * model it is a write of those bytes alone; its answer counts the ones before too. */
@@ -58,6 +80,7 @@ static struct mfifo *fifo_of(struct node *n)
 static int fifo_init_obj(struct node *n)
 {
 	mfifo_init(fifo_of(n), &n->fs->params);
+	fifo_of(n)->force = n->fs->cluster != NULL; /* what the log made must be held */
 	return 0;
 }
 
@@ -83,6 +106,19 @@ static int fifo_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi
 	(void)req;
 	(void)fi;
 	(void)create;
+	if (n->fs->cluster) {
+		int rc = replica_open_handle(h);
+		struct cluster_op op = { .path = n->cpath,
+					 .inc = n->inc,
+					 .pid = h->mo.pid,
+					 .kind = FIFO_OP_OPEN,
+					 .arg = (uint64_t)(unsigned)h->mo.flags };
+
+		if (rc)
+			return rc;
+		op.open = h->copen->id;
+		return cluster_submit(n->fs->cluster, &op); /* failing, handle_free closes it */
+	}
 	store_begin(&n->so);
 	mfifo_open(fifo_of(n), &h->mo);
 	store_commit(&n->so, NULL); /* a writer more */
@@ -95,11 +131,59 @@ static void fifo_release(struct handle *h)
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 
-	if (!mfifo_is_writer(&h->mo))
-		return; /* a reader's close changes nothing */
+	if (h->copen || !mfifo_is_writer(&h->mo))
+		return; /* a reader's close changes nothing; cluster mode: handle_free's CLOSE */
 	store_begin(&n->so);
 	mfifo_close(fifo_of(n), &h->mo, &wk);
 	fifo_commit(n, &after);
+}
+
+/* A parked read of req, with a buffer of its own (struct fifo_rbuf) of size bytes at most and
+ * no more than cap; NULL when out of memory (req is answered ENOMEM). */
+static struct parked *fifo_park_read(fuse_req_t req, struct handle *h, size_t size, uint32_t cap)
+{
+	struct ipcfs *fs = h->node->fs;
+	size_t want = size < cap ? size : cap;
+	size_t charged = budget_charge(&fs->budget, want) == 0 ? want : 0;
+	struct fifo_rbuf *rb;
+	struct parked *p;
+
+	if (!charged && want > FIFO_READ_MIN)
+		want = FIFO_READ_MIN;
+	rb = malloc(sizeof(*rb) + want);
+	p = rb ? park_new(req, h, FIFO_READ, (uint64_t)(uintptr_t)rb->data) : NULL;
+	if (!p) {
+		free(rb);
+		budget_uncharge(&fs->budget, charged);
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	rb->charged = charged;
+	p->w.size = want;
+	return p;
+}
+
+/* Cluster mode: req's read waits for its operation to come back from the log. */
+static void fifo_read_cluster(fuse_req_t req, struct handle *h, size_t size, int flags)
+{
+	struct node *n = h->node;
+	struct parked *p;
+	uint32_t cap;
+
+	if (size == 0) {
+		fuse_reply_buf(req, NULL, 0); /* takes nothing: nothing to order */
+		return;
+	}
+	store_begin(&n->so);
+	cap = fifo_of(n)->capacity;
+	store_end(&n->so);
+	p = fifo_park_read(req, h, size, cap);
+	if (!p)
+		return;
+	p->w.op = &h->copen->mo;
+	if (park_arm(p))
+		replica_submit(p, FIFO_READ, p->w.size,
+			       flags & O_NONBLOCK ? CLUSTER_OP_NONBLOCK : 0, NULL, 0);
 }
 
 static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
@@ -108,14 +192,16 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 	struct waiter probe = { .op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = FIFO_READ };
-	size_t want, charged;
-	struct fifo_rbuf *rb;
 	struct parked *p;
 	uint32_t cap;
 	void *buf;
 	int rc;
 
 	(void)off;
+	if (h->copen) {
+		fifo_read_cluster(req, h, size, flags);
+		return;
+	}
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -143,20 +229,9 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	free(buf);
 
 	/* It must wait, with a buffer of its own (struct fifo_rbuf). */
-	want = size < cap ? size : cap;
-	charged = budget_charge(&n->fs->budget, want) == 0 ? want : 0;
-	if (!charged && want > FIFO_READ_MIN)
-		want = FIFO_READ_MIN;
-	rb = malloc(sizeof(*rb) + want);
-	p = rb ? park_new(req, h, FIFO_READ, (uint64_t)(uintptr_t)rb->data) : NULL;
-	if (!p) {
-		free(rb);
-		budget_uncharge(&n->fs->budget, charged);
-		fuse_reply_err(req, ENOMEM);
+	p = fifo_park_read(req, h, size, cap);
+	if (!p)
 		return;
-	}
-	rb->charged = charged;
-	p->w.size = want;
 	if (!park_arm(p))
 		return; /* answered, and rb freed, by fifo_complete */
 	rc = mfifo_read(fifo_of(n), &p->w, true, &wk);
@@ -165,6 +240,26 @@ static void fifo_read(fuse_req_t req, struct handle *h, size_t size, off_t off, 
 	fifo_commit(n, &after);
 	if (rc != MODEL_WOULD_BLOCK)
 		park_answer(p, rc);
+}
+
+/* A parked write of req with a copy of bytes [from, size) of buf (the part that must wait);
+ * NULL when out of memory (req is not answered). */
+static struct parked *fifo_park_write(fuse_req_t req, struct handle *h, const char *buf,
+				      size_t size, size_t from)
+{
+	struct fifo_copy *c = malloc(sizeof(*c) + size - from);
+	struct parked *p = c ? park_new(req, h, FIFO_WRITE, (uint64_t)(uintptr_t)&c->b) : NULL;
+
+	if (!p) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->data, buf + from, size - from);
+	c->b.data = c->data;
+	c->b.len = size - from;
+	c->before = from;
+	p->w.size = 0;
+	return p;
 }
 
 static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
@@ -178,13 +273,26 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 				.arg = (uint64_t)(uintptr_t)&now };
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
-	struct fifo_copy *c;
 	struct parked *p;
 	int rc;
 
 	(void)off;
 	if (size == 0) {
 		fuse_reply_write(req, 0);
+		return;
+	}
+	if (h->copen) {
+		/* cluster mode: the whole write goes through the log (this replica's model keeps
+		 * the parked copy's bytes while it waits for room) */
+		p = fifo_park_write(req, h, buf, size, 0);
+		if (!p) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		p->w.op = &h->copen->mo;
+		if (park_arm(p))
+			replica_submit(p, FIFO_WRITE, 0,
+				       flags & O_NONBLOCK ? CLUSTER_OP_NONBLOCK : 0, buf, size);
 		return;
 	}
 	store_begin(&n->so);
@@ -208,21 +316,14 @@ static void fifo_write(fuse_req_t req, struct handle *h, const char *buf, size_t
 	}
 
 	/* The rest must wait for room: keep a copy of it (not of what went in already). */
-	c = malloc(sizeof(*c) + size - probe.size);
-	p = c ? park_new(req, h, FIFO_WRITE, (uint64_t)(uintptr_t)&c->b) : NULL;
+	p = fifo_park_write(req, h, buf, size, probe.size);
 	if (!p) {
-		free(c);
 		if (probe.size)
 			fuse_reply_write(req, probe.size);
 		else
 			fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	memcpy(c->data, buf + probe.size, size - probe.size);
-	c->b.data = c->data;
-	c->b.len = size - probe.size;
-	c->before = probe.size;
-	p->w.size = 0;
 	if (!park_arm(p))
 		return;		/* answered with the short count if some bytes went in */
 	wk = park_step(&after); /* a second step: the first one's after is spent */
@@ -298,7 +399,7 @@ static void fifo_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *
 	} else {
 		if (mfifo_readable(f))
 			revents |= POLLIN | POLLRDNORM;
-		else if (mfifo_at_eof(f, &h->mo))
+		else if (mfifo_at_eof(f, h->copen ? &h->copen->mo : &h->mo))
 			revents |= POLLIN | POLLHUP; /* a read returns end of file at once */
 		if (mfifo_writable(f))
 			revents |= POLLOUT | POLLWRNORM;
@@ -339,12 +440,165 @@ static int fifo_setxattr(struct node *n, const char *name, uint64_t value)
 	(void)name;
 	store_begin(&n->so);
 	drained = mfifo_trim(f); /* an empty ring is no obstacle: it goes */
+	if (n->fs->cluster) {
+		/* checked on this replica, then applied in the log's order (where bytes that
+		 * came meanwhile make it fail: said on standard error) */
+		struct cluster_op op = {
+			.path = n->cpath, .inc = n->inc, .kind = FIFO_OP_CAPACITY, .arg = value
+		};
+
+		rc = value < 1 || value > IPCFS_MAX_FIFO_CAPACITY ? -EINVAL
+		     : f->ring || !list_empty(&f->writeq)	  ? -EBUSY
+								  : 0;
+		store_commit(&n->so, NULL);
+		free(drained);
+		return rc ? rc : cluster_submit(n->fs->cluster, &op);
+	}
 	rc = mfifo_set_capacity(f, value);
 	if (rc == 0)
 		ns_touch(n, false);
 	store_commit(&n->so, NULL);
 	free(drained);
 	return rc;
+}
+
+/* Cluster mode: op's OPEN, CLOSE's counterpart: the open is counted (a writer) and its view of
+ * the writers set, in the log's order. inside a step on n. */
+static void fifo_apply_open(struct node *n, const struct cluster_op *op)
+{
+	struct copen *c = replica_open_make(n, op);
+
+	if (!c) {
+		fprintf(stderr, "ipcfs: cluster: out of memory: an open of %s is missing here\n",
+			n->cpath);
+		return;
+	}
+	if (c->mo.state[FIFO_OPENED])
+		return;
+	c->mo.flags = (int)op->arg;
+	mfifo_open(fifo_of(n), &c->mo);
+	c->mo.state[FIFO_OPENED] = 1;
+}
+
+/* Cluster mode: run op from the log on the replica, as fifo_open, fifo_read, fifo_write and
+ * fifo_setxattr do above; p is this daemon's caller, if it submitted op and still waits. */
+static void fifo_apply(struct node *n, const struct cluster_op *op, struct parked *p)
+{
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
+	bool nonblock = op->flags & CLUSTER_OP_NONBLOCK;
+	struct mfifo *f = fifo_of(n);
+	struct fifo_copy *c = NULL;
+	struct ipc_ring *drained;
+	struct waiter *w;
+	int rc;
+
+	if (op->kind == FIFO_OP_OPEN || op->kind == FIFO_OP_CAPACITY) {
+		store_begin(&n->so);
+		if (n->dead) {
+			store_end(&n->so);
+			return;
+		}
+		if (op->kind == FIFO_OP_OPEN) {
+			fifo_apply_open(n, op);
+		} else {
+			drained = mfifo_trim(f);
+			rc = mfifo_set_capacity(f, op->arg);
+			if (rc == 0)
+				ns_touch_at(n, false, &op->time);
+			else
+				fprintf(stderr, "ipcfs: cluster: user.capacity of %s not set: %s\n",
+					n->cpath, strerror(-rc));
+			store_commit(&n->so, NULL);
+			free(drained);
+			return;
+		}
+		store_commit(&n->so, NULL);
+		return;
+	}
+	if ((op->kind != FIFO_READ && op->kind != FIFO_WRITE) ||
+	    (op->kind == FIFO_WRITE && op->len == 0)) {
+		if (p)
+			park_answer(p, -EINVAL);
+		return;
+	}
+	if (op->kind == FIFO_WRITE && !p) {
+		/* another daemon's write: a copy, kept while it waits for room */
+		c = malloc(sizeof(*c) + op->len);
+		if (!c) {
+			fprintf(stderr,
+				"ipcfs: cluster: out of memory: a write to %s is missing here\n",
+				n->cpath);
+			return;
+		}
+		memcpy(c->data, op->data, op->len);
+		c->b.data = c->data;
+		c->b.len = op->len;
+		c->before = 0;
+	}
+	store_begin(&n->so);
+	w = replica_waiter(n, op, p);
+	if (!w) {
+		free(c);
+		return;
+	}
+	if (w->ghost) {
+		/* a read takes its bytes and drops them here (its own daemon answers it) */
+		w->arg = c ? (uint64_t)(uintptr_t)&c->b : 0;
+		w->size = c ? 0 : op->arg;
+	}
+	if (n->dead) {
+		rc = -n->dead_err;
+	} else if (op->kind == FIFO_READ) {
+		rc = mfifo_read(f, w, !nonblock, &wk);
+		if (rc == MODEL_WOULD_BLOCK && nonblock)
+			rc = -EAGAIN;
+	} else {
+		rc = mfifo_write(f, w, !nonblock, &wk);
+		if (wk.changed)
+			ns_touch_at(n, true, &op->time);
+		/* O_NONBLOCK: a short write, or none, as a pipe's */
+		if (rc == MODEL_WOULD_BLOCK && nonblock)
+			rc = w->size ? MODEL_DONE : -EAGAIN;
+	}
+	drained = mfifo_trim(f);
+	replica_settle(n, w, rc, &after);
+	free(drained);
+}
+
+/* Cluster mode: a ghost leaves: a write's copy is freed; a read of this daemon whose caller is
+ * gone (answered EIO before its operation landed) had its bytes taken: they are lost, said. */
+static void fifo_handed(struct node *n, struct waiter *w, bool give_back)
+{
+	if (w->kind == FIFO_WRITE) {
+		free(container_of((struct mfifo_bytes *)(uintptr_t)w->arg, struct fifo_copy, b));
+		return;
+	}
+	if (give_back && w->size)
+		fprintf(stderr,
+			"ipcfs: cluster: %zu bytes of %s went to a read whose caller was gone\n",
+			w->size, n->cpath);
+}
+
+/* Cluster mode: open mo is closed: as fifo_release (a writer less, if it was counted). */
+static void fifo_close_open(struct node *n, struct model_open *mo, const struct timespec *when,
+			    struct model_waker *wk)
+{
+	(void)when;
+	if (mo->state[FIFO_OPENED])
+		mfifo_close(fifo_of(n), mo, wk);
+}
+
+/* Cluster mode: a FIFO starts with the capacity of the daemon that made it, on every mount. */
+static void fifo_cluster_params(const struct model_params *p, uint64_t v[2])
+{
+	v[0] = p->fifo_capacity;
+	v[1] = 0;
+}
+
+static void fifo_set_params(struct node *n, const uint64_t v[2])
+{
+	mfifo_set_capacity(fifo_of(n), v[0]); /* a new FIFO: no ring yet */
 }
 
 const struct objtype fifo_type = {
@@ -365,5 +619,10 @@ const struct objtype fifo_type = {
 	.getxattr = fifo_getxattr,
 	.setxattr = fifo_setxattr,
 	.inspect = fifo_inspect,
+	.apply = fifo_apply,
+	.handed = fifo_handed,
+	.close_open = fifo_close_open,
+	.cluster_params = fifo_cluster_params,
+	.set_params = fifo_set_params,
 	.direct_io = true,
 };

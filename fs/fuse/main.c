@@ -416,10 +416,11 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "ipcfs: -o cluster= needs -o etcd=\n");
 		goto free_ns;
 	}
-	/* reach etcd now, so that a wrong address fails before the mount is made */
+	/* join now, so that a wrong address or a cluster out of reach fails before the mount */
 	if (fs.etcd &&
-	    replica_open(&fs, fs.etcd, fs.cluster_name ? fs.cluster_name : IPCFS_DEFAULT_CLUSTER,
-			 fs.lease_ttl, fs.etcd_timeout) != 0)
+	    (replica_open(&fs, fs.etcd, fs.cluster_name ? fs.cluster_name : IPCFS_DEFAULT_CLUSTER,
+			  fs.lease_ttl, fs.etcd_timeout) != 0 ||
+	     replica_join(&fs) != 0))
 		goto free_ns;
 
 	/* The kernel enforces the mode bits, also for other users under allow_other. */

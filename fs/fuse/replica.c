@@ -145,6 +145,11 @@ struct copen *replica_open_of(struct node *n, uint64_t host, uint64_t id)
 	return copen_of(n, host, id, false, 0);
 }
 
+struct copen *replica_open_make(struct node *n, const struct cluster_op *op)
+{
+	return copen_of(n, op->host, op->open, true, op->pid);
+}
+
 int replica_open_handle(struct handle *h)
 {
 	struct node *n = h->node;
@@ -248,12 +253,9 @@ struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struc
 
 void replica_settle(struct node *n, struct waiter *w, int rc, struct store_after *after)
 {
-	if (rc == MODEL_WOULD_BLOCK) {
-		replica_queued(n, w);
-		store_commit(&n->so, NULL); /* its place in the queue */
-		return;
-	}
-	if (!w->ghost)
+	if (rc == MODEL_WOULD_BLOCK)
+		replica_queued(n, w); /* its place in the queue */
+	else if (!w->ghost)
 		park_claim(container_of(w, struct parked, w), rc, &after->done);
 	else
 		replica_unqueued(w, rc); /* a ghost served at once, or refused */
@@ -715,14 +717,23 @@ int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsi
 	return rc;
 }
 
-int replica_start(struct ipcfs *fs)
+int replica_join(struct ipcfs *fs)
 {
 	int rc;
 
 	fs->host = cluster_host(fs->cluster);
-	rc = cluster_start(fs->cluster);
+	rc = cluster_join(fs->cluster);
 	if (rc)
-		fprintf(stderr, "ipcfs: cannot join cluster: %s\n", strerror(-rc));
+		fprintf(stderr, "ipcfs: cannot join the cluster: %s\n", strerror(-rc));
+	return rc;
+}
+
+int replica_start(struct ipcfs *fs)
+{
+	int rc = cluster_start(fs->cluster);
+
+	if (rc)
+		fprintf(stderr, "ipcfs: cannot start the cluster's threads: %s\n", strerror(-rc));
 	return rc;
 }
 

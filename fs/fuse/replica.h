@@ -39,8 +39,11 @@ struct copen {
  * -errno, with a message on stderr. */
 int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsigned ttl,
 		 unsigned timeout_s);
-/* replica_start - join the cluster and mirror its tree (after the fork, before the loop).
- * Returns 0 or -errno. */
+/* replica_join - join the cluster and mirror its tree, before the mount (no thread started, so
+ * before the fork too). Returns 0 or -errno, with a message on stderr. */
+int replica_join(struct ipcfs *fs);
+/* replica_start - start keeping it in step (after the fork, before the loop). Returns 0 or
+ * -errno, with a message on stderr. */
 int replica_start(struct ipcfs *fs);
 /* replica_stop - leave the cluster; every request still waiting for the log gets EIO. */
 void replica_stop(struct ipcfs *fs);
@@ -66,6 +69,9 @@ void replica_close_handle(struct handle *h);
 /* replica_open_of - the open (host, id) of n as this replica knows it, or NULL (closed, or
  * it never did anything here). inside a step on n. */
 struct copen *replica_open_of(struct node *n, uint64_t host, uint64_t id);
+/* replica_open_make - the open op came through (op->host, op->open), mirrored here if it was
+ * not; NULL when out of memory. inside a step on n. */
+struct copen *replica_open_make(struct node *n, const struct cluster_op *op);
 /* replica_close - submit the CLOSE of open c of n (an orphan's, say). Any thread. */
 void replica_close(struct node *n, const struct copen *c);
 /* replica_free_opens - n is being freed: so are its copens. */
@@ -81,7 +87,8 @@ struct waiter *replica_ghost(struct node *n, const struct cluster_op *op);
 struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struct parked *p);
 /* replica_settle - end apply()'s step once the model answered rc for w (asked to queue):
  * MODEL_WOULD_BLOCK, w waits (replica_queued); else w's caller is answered rc (a ghost is
- * freed), and the step is committed with what after holds. */
+ * freed). Either way the step is committed with what after holds (a FIFO write that waits
+ * for room may have handed bytes to waiting reads). */
 void replica_settle(struct node *n, struct waiter *w, int rc, struct store_after *after);
 /* replica_queued - the model queued w (apply's MODEL_WOULD_BLOCK): the parked request's, or a
  * ghost. inside a step on n. */

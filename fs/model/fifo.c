@@ -46,6 +46,36 @@ static const struct mfifo_bytes *bytes_of(const struct waiter *w)
 	return (const struct mfifo_bytes *)(uintptr_t)w->arg;
 }
 
+/* Take up to n buffered bytes into dst, or drop them when dst is NULL (a read with no buffer,
+ * see fifo.h). Returns how many. */
+static size_t ring_take(struct mfifo *f, void *dst, size_t n)
+{
+	unsigned char scratch[512];
+	size_t took = 0;
+
+	if (dst) {
+		ssize_t k = ipc_ring_tryread(f->ring, dst, n);
+
+		return k > 0 ? (size_t)k : 0;
+	}
+	while (took < n) {
+		ssize_t k = ipc_ring_tryread(
+			f->ring, scratch, n - took < sizeof(scratch) ? n - took : sizeof(scratch));
+
+		if (k <= 0)
+			break;
+		took += (size_t)k;
+	}
+	return took;
+}
+
+/* Copy n bytes to dst, if the read has a buffer. */
+static void give(void *dst, const void *src, size_t n)
+{
+	if (dst)
+		memcpy(dst, src, n);
+}
+
 uint32_t mfifo_used(const struct mfifo *f)
 {
 	return f->ring ? ipc_ring_used(f->ring) : 0;
@@ -108,7 +138,7 @@ static bool serve_readers(struct mfifo *f, struct model_waker *wk)
 	while (!list_empty(&f->readq) && mfifo_used(f) > 0) {
 		w = list_first_entry(&f->readq, struct waiter, link);
 		/* a queued read asks for at least one byte, and bytes are there: k > 0 */
-		w->size = (size_t)ipc_ring_tryread(f->ring, (void *)(uintptr_t)w->arg, w->size);
+		w->size = ring_take(f, (void *)(uintptr_t)w->arg, w->size);
 		w->op->state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		list_del(&w->link);
 		model_wake(wk, w, 0);
@@ -173,7 +203,7 @@ static size_t take_from_writers(struct mfifo *f, char *dst, size_t room, struct 
 		const struct mfifo_bytes *b = bytes_of(hw);
 		size_t n = b->len - hw->size < room - took ? b->len - hw->size : room - took;
 
-		memcpy(dst + took, b->data + hw->size, n);
+		give(dst ? dst + took : NULL, b->data + hw->size, n);
 		hw->size += n;
 		took += n;
 		if (hw->size < b->len)
@@ -193,8 +223,8 @@ int mfifo_read(struct mfifo *f, struct waiter *w, bool queue, struct model_waker
 		char *buf = (char *)(uintptr_t)w->arg;
 		size_t want = w->size;
 
-		w->size = (size_t)ipc_ring_tryread(f->ring, buf, want);
-		w->size += take_from_writers(f, buf + w->size, want - w->size, wk);
+		w->size = ring_take(f, buf, want);
+		w->size += take_from_writers(f, buf ? buf + w->size : NULL, want - w->size, wk);
 		w->op->state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		serve(f, wk); /* the room it made may let waiting writes in */
 		return MODEL_DONE;
@@ -216,7 +246,9 @@ static int need_ring(struct mfifo *f)
 
 	if (f->ring)
 		return 0;
-	if (budget_charge(f->budget, bytes) != 0)
+	if (f->force)
+		budget_charge_force(f->budget, bytes);
+	else if (budget_charge(f->budget, bytes) != 0)
 		return -ENOSPC;
 	r = malloc(bytes);
 	if (!r) {
@@ -252,7 +284,7 @@ static void hand_to_readers(struct mfifo *f, struct waiter *w, struct model_wake
 		struct waiter *r = list_first_entry(&f->readq, struct waiter, link);
 		size_t take = r->size < b->len - w->size ? r->size : b->len - w->size;
 
-		memcpy((void *)(uintptr_t)r->arg, b->data + w->size, take);
+		give((void *)(uintptr_t)r->arg, b->data + w->size, take);
 		r->size = take;
 		r->op->state[FIFO_FLAGS] |= FIFO_RECEIVED;
 		w->size += take;

@@ -26,6 +26,8 @@ struct mfifo {
 	uint32_t writers;	     /* opens with write access */
 	uint64_t writer_gen;	     /* bumped by every open for writing */
 	struct model_budget *budget; /* charged with the ring's footprint while it exists */
+	bool force;		     /* cluster mode: charge it even past the budget (every
+				      * replica must hold what the log says, see model.h) */
 	struct list_head readq;	     /* waiting reads, FIFO; struct waiter, kind FIFO_READ */
 	struct list_head writeq;     /* waiting writes, FIFO; kind FIFO_WRITE */
 };
@@ -33,7 +35,8 @@ struct mfifo {
 /* What a waiter waits for (waiter.kind). */
 enum fifo_kind {
 	/* a read: arg = the caller's buffer (void *), size = the bytes asked (its length).
-	 * Answered: size = the bytes copied into the buffer, 0 at end of file. */
+	 * Answered: size = the bytes copied into the buffer, 0 at end of file. arg 0: the bytes
+	 * are taken and dropped (cluster mode: another host's read, answered there). */
 	FIFO_READ,
 	/* a write: arg = its struct mfifo_bytes *, size = how many of them are in the FIFO so
 	 * far (0 for a new write). Answered with rc 0: all of them (size = len). */

@@ -99,10 +99,17 @@ int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned
 		 const struct cluster_face *face, struct cluster **out);
 
 /*
- * cluster_start - join: take a lease, register this daemon, replay the cluster's state to the
- * face (every name, then every operation in order) on the calling thread, then start the
- * threads that keep the lease, write submitted operations and watch for changes. Returns 0 or
- * -EIO, -ENOMEM (nothing running).
+ * cluster_join - take a lease, register this daemon, and replay the cluster's state to the
+ * face (every name, then every operation in order) on the calling thread. Starts no thread,
+ * so it runs before the daemon forks and mounts: a cluster it cannot join is an error of the
+ * command, not a mount that vanishes. Returns 0 or -EIO, -ENOMEM (the lease given back).
+ */
+int cluster_join(struct cluster *c);
+
+/*
+ * cluster_start - after cluster_join (soon: the lease runs): start the threads that keep the
+ * lease, write submitted operations (the replay's first) and watch for changes from where the
+ * replay read. Returns 0 or -EAGAIN (nothing running, the lease given back).
  */
 int cluster_start(struct cluster *c);
 

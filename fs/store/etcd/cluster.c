@@ -38,7 +38,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define CLUSTER_BATCH 32     /* operations per transaction (etcd allows 128 per branch) */
+#define CLUSTER_BATCH 32 /* operations per transaction (etcd allows 128 per branch) */
+/* bytes of keys and values per transaction: etcd refuses a request over --max-request-bytes
+ * (1.5 MiB by default) whole; one operation alone may be larger (a message up to 1020 KiB) */
+#define CLUSTER_BATCH_BYTES (1u << 20)
+/* keys per range call of a replay: each call must come back within etcd_timeout (a write is at
+ * most 128 KiB, a message 1020 KiB) */
+#define CLUSTER_PAGE 64
 #define CLUSTER_RETRY_MS 50  /* between attempts while etcd does not answer */
 #define CLUSTER_NAME_MAX 64  /* -o cluster= */
 #define CLUSTER_KEY_MAX 4200 /* prefix + "n/" + a path (PATH_MAX) */
@@ -65,7 +71,8 @@ struct cluster {
 	char prefix[CLUSTER_NAME_MAX + 16]; /* "/ipcfs/NAME/" */
 	size_t plen;
 	uint64_t host;	     /* immutable after open */
-	int64_t lease;	     /* the keeper's, after start */
+	int64_t lease;	     /* the keeper's, after join */
+	int64_t joined;	     /* the revision the replay read (cluster_join) */
 	unsigned ttl;	     /* seconds */
 	unsigned timeout_ms; /* etcd_timeout */
 	struct cluster_face face;
@@ -334,7 +341,8 @@ static int64_t replay(struct cluster *c)
 	size_t nops = 0, nalive = 0, ndead = 0;
 	int64_t rc;
 
-	rc = etcd_range(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1, 0, &all);
+	rc = etcd_range_all(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1,
+			    CLUSTER_PAGE, &all);
 	if (rc < 0)
 		return rc;
 	ops = calloc(all.n + 1, sizeof(*ops));
@@ -541,9 +549,12 @@ static void *sender_main(void *arg)
 			ipc_cond_wait(&c->cond, &c->lock);
 			continue;
 		}
-		while (n < CLUSTER_BATCH && !list_empty(&c->queue)) {
+		for (size_t bytes = 0; n < CLUSTER_BATCH && !list_empty(&c->queue);) {
 			struct qop *q = list_first_entry(&c->queue, struct qop, link);
 
+			if (n && bytes + q->key_len + q->value_len > CLUSTER_BATCH_BYTES)
+				break; /* the next transaction's */
+			bytes += q->key_len + q->value_len;
 			list_del(&q->link);
 			if (q->deadline_ms <= now_ms()) {
 				list_add_tail(&q->link,
@@ -687,33 +698,42 @@ free_c:
 	return rc;
 }
 
-int cluster_start(struct cluster *c)
+int cluster_join(struct cluster *c)
 {
 	int64_t rev;
-	char end[sizeof(c->prefix)];
-	size_t elen;
 	int rc;
 
 	rc = etcd_lease_grant(c->etcd, c->ttl, &c->lease);
 	if (rc)
 		return rc;
 	rc = register_host(c);
-	if (rc)
-		goto revoke;
-	/* the sender first: the replay may append GONEs */
+	if (rc == 0) {
+		/* the GONEs it appends wait in the queue for the sender (cluster_start) */
+		rev = replay(c);
+		rc = rev < 0 ? (int)rev : 0;
+	}
+	if (rc) {
+		etcd_lease_revoke(c->etcd, c->lease);
+		return rc;
+	}
+	c->joined = rev;
+	return 0;
+}
+
+int cluster_start(struct cluster *c)
+{
+	char end[sizeof(c->prefix)];
+	size_t elen;
+	int rc;
+
 	if (pthread_create(&c->sender, NULL, sender_main, c) != 0) {
 		rc = -EAGAIN;
 		goto revoke;
 	}
-	rev = replay(c);
-	if (rev < 0) {
-		rc = (int)rev;
-		goto stop_sender;
-	}
-	caught_up_to(c, rev);
+	caught_up_to(c, c->joined);
 	elen = etcd_prefix_end(c->prefix, c->plen, end);
 	rc = etcd_watch_start(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1,
-			      rev + 1, watch_fn, c, &c->watch);
+			      c->joined + 1, watch_fn, c, &c->watch);
 	if (rc)
 		goto stop_sender;
 	if (pthread_create(&c->keeper, NULL, keeper_main, c) != 0) {
@@ -735,6 +755,7 @@ stop_sender:
 	c->stop = false;
 revoke:
 	etcd_lease_revoke(c->etcd, c->lease);
+	c->joined = 0;
 	return rc;
 }
 
@@ -917,6 +938,11 @@ int cluster_name_delete(struct cluster *c, const char *path, int64_t inc, bool i
 
 void cluster_stop(struct cluster *c)
 {
+	if (c->joined && !c->running) {
+		/* joined, never started (the mount failed): leave all the same */
+		etcd_lease_revoke(c->etcd, c->lease);
+		c->joined = 0;
+	}
 	if (c->running) {
 		etcd_watch_stop(c->watch); /* first: the face submits from its callbacks */
 		ipc_mutex_lock(&c->lock);

@@ -540,18 +540,21 @@ int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value,
 	return 0;
 }
 
-int etcd_range(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
-	       unsigned limit, struct etcd_kvs *out)
+/* One range call (at revision rev, 0: the latest), its keys appended to out; out->rev and
+ * out->more set. 0 or -errno (out keeps what it had, and maybe part of these). */
+static int range_call(struct etcd *c, const void *key, size_t key_len, const void *end,
+		      size_t end_len, unsigned limit, int64_t rev, struct etcd_kvs *out)
 {
 	json_object *req = json_object_new_object(), *resp;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	if (!req)
 		return -ENOMEM;
 	rc = j_add_range(req, key, key_len, end, end_len);
 	if (rc == 0 && limit)
 		rc = j_add_i64(req, "limit", limit);
+	if (rc == 0 && rev)
+		rc = j_add_i64(req, "revision", rev);
 	if (rc) {
 		json_object_put(req);
 		return rc;
@@ -563,8 +566,57 @@ int etcd_range(struct etcd *c, const void *key, size_t key_len, const void *end,
 	out->more = j_bool(resp, "more");
 	rc = kvs_append(out, j_get(resp, "kvs"));
 	json_object_put(resp);
+	return rc;
+}
+
+int etcd_range(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
+	       unsigned limit, struct etcd_kvs *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = range_call(c, key, key_len, end, end_len, limit, 0, out);
 	if (rc)
 		etcd_kvs_free(out);
+	return rc;
+}
+
+int etcd_range_all(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
+		   unsigned page, struct etcd_kvs *out)
+{
+	char *from = NULL;
+	size_t from_len = 0;
+	int64_t rev = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		size_t had = out->n;
+
+		rc = range_call(c, from ? from : key, from ? from_len : key_len, end, end_len, page,
+				rev, out);
+		free(from);
+		from = NULL;
+		if (rc)
+			break;
+		rev = out->rev; /* every page at the first one's revision: one consistent view */
+		if (out->more && out->n > had) {
+			/* the next page starts just after the last key: that key and a NUL */
+			const struct etcd_kv *last = &out->kvs[out->n - 1];
+
+			from_len = last->key_len + 1;
+			from = malloc(from_len);
+			if (!from) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(from, last->key, last->key_len);
+			from[last->key_len] = '\0';
+		}
+	} while (from);
+	if (rc)
+		etcd_kvs_free(out);
+	out->more = false;
 	return rc;
 }
 

@@ -82,6 +82,14 @@ int etcd_put(struct etcd *c, const void *key, size_t key_len, const void *value,
 int etcd_range(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
 	       unsigned limit, struct etcd_kvs *out);
 
+/*
+ * etcd_range_all - every key of the range (as etcd_range, no limit) at one revision, read in
+ * pages of at most page keys: each page is one call bounded by the timeout, so a range too
+ * large to come back within it (a long log) is read all the same. Returns as etcd_range.
+ */
+int etcd_range_all(struct etcd *c, const void *key, size_t key_len, const void *end, size_t end_len,
+		   unsigned page, struct etcd_kvs *out);
+
 /* etcd_prefix_end - the end of the range of keys that begin with prefix, into end (len bytes,
  * as many as prefix). Returns its length, or 0 when every key from prefix on is meant (prefix
  * of 0xff bytes only): then pass end "\0" with length 1. */
