@@ -13,6 +13,7 @@ trap 'rm -f "$log"' EXIT
 
 for t in "$@"; do
 	echo "== $t"
+	t0=$SECONDS
 	case $t in
 	*.sh) IPCFS=$build/ipcfs timeout -k 5 "$per_test_timeout" bash "$t" >"$log" 2>&1 ;;
 	*) timeout -k 5 "$per_test_timeout" "$t" >"$log" 2>&1 ;;
@@ -38,6 +39,7 @@ for t in "$@"; do
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	echo "== $t: $((SECONDS - t0)) s"
 done
 
 echo "tests ($build): $passed passed, $failed failed"
