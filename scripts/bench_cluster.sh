@@ -11,7 +11,10 @@
 #     each on a semaphore of its own (a daemon writes what its callers submitted meanwhile in
 #     one transaction: more callers, larger batches);
 #   - the baselines a shell user has with etcd alone: `etcdctl put` + `etcdctl get`, and
-#     `etcdctl lock NAME true` (acquire, run, release), per shell command.
+#     `etcdctl lock NAME true` (acquire, run, release), per shell command;
+#   - the floor of one operation: one put (a consensus round) from C through the same etcd
+#     client the daemon uses (tests/client_etcd time put), against which an operation's
+#     time shows what the daemon adds (the watch that brings it back, FUSE).
 # Prints one Markdown table. Everything is unmounted and killed on exit.
 set -u
 BUILD=${1:-build}
@@ -19,6 +22,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$BUILD" && pwd)
 IPCFS=$BUILD/ipcfs
 OPS=$BUILD/tests/bench_ops
+ETCD_C=$BUILD/tests/client_etcd
 RUNS=${BENCH_RUNS:-5}
 T=$(mktemp -d /tmp/ipcfs-bench-cluster.XXXXXX)
 DAEMONS=()
@@ -112,6 +116,13 @@ p0=$(proposals)
 p1=$(proposals)
 R[c.rt]=$(awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.2f", (b - a) / 1000 }') # per operation
 
+# ---- the floor: one put through the daemon's etcd client, median of RUNS runs of 2 s ----
+floor=()
+for ((r = 0; r < RUNS; r++)); do
+	floor+=("$("$ETCD_C" "$ENDPOINTS" 5000 time put bench-floor 2 | awk '{ print $3 * 1000 }')")
+done
+R[c.floor]=$(median "${floor[@]}")
+
 # ---- bash: the same pair, and etcdctl's ----
 sh_pair() { for ((i = 0; i < $1; i++)); do
 	echo >"$A/sem/s"
@@ -159,6 +170,7 @@ echo "| figure | ipcfs | baseline | baseline figure | speed-up |"
 echo "|---|---:|---|---:|---:|"
 echo "| C: V through mount A + P through mount B, open descriptors | $(us c.xsem) | | | |"
 echo "| etcd proposals (consensus rounds) per operation, one caller | ${R[c.rt]} | | | |"
+echo "| C: one operation (half a pair) | $(awk -v v="${R[c.xsem]}" 'BEGIN { printf "%.1f µs", v / 2000 }') | one etcd put, C, the daemon's client (the floor) | $(us c.floor) | $(awk -v a="${R[c.xsem]}" -v b="${R[c.floor]}" 'BEGIN { printf "%.2f", b / (a / 2) }') |"
 echo "| bash: \`echo > A/sem/s\` + \`read < B/sem/s\` | $(us s.pair) | \`etcdctl put\` + \`etcdctl get\` | $(us t.pair) | $(ratio s.pair t.pair) |"
 echo "| bash: one semaphore operation (half a pair) | $(awk -v v="${R[s.pair]}" 'BEGIN { printf "%.1f µs", v / 2000 }') | \`etcdctl lock L true\` (acquire+release) | $(us t.lock) | $(awk -v a="${R[s.pair]}" -v b="${R[t.lock]}" 'BEGIN { printf "%.1f", b / (a / 2) }') |"
 for k in 4 16 64; do

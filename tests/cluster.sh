@@ -27,7 +27,8 @@ cluster_mount() {
 	echo $! >"$WORK/$name.pid"
 	disown $!
 	[[ " ${CLUSTER_NAMES[*]} " == *" $name "* ]] || CLUSTER_NAMES+=("$name")
-	if ! wait_until 10 cluster_mounted "$name"; then
+	# it joins (replays the whole log) before it mounts: a long log takes a while
+	if ! wait_until 30 cluster_mounted "$name"; then
 		echo "Bail out! ipcfs $name did not mount: $(cat "$WORK/$name.log")"
 		exit 1
 	fi
