@@ -99,8 +99,8 @@ int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned
 		 const struct cluster_face *face, struct cluster **out);
 
 /*
- * cluster_join - take a lease, register this daemon, and replay the cluster's state to the
- * face (every name, then every operation in order) on the calling thread. Starts no thread,
+ * cluster_join - replay the cluster's state to the face (every name, then every operation in
+ * order) on the calling thread, then take a lease and register this daemon. Starts no thread,
  * so it runs before the daemon forks and mounts: a cluster it cannot join is an error of the
  * command, not a mount that vanishes. Returns 0 or -EIO, -ENOMEM (the lease given back).
  */

@@ -700,18 +700,18 @@ free_c:
 
 int cluster_join(struct cluster *c)
 {
-	int64_t rev;
+	/* the replay first (the GONEs it appends wait in the queue for the sender): however
+	 * long a long log takes, the lease is taken after, when its keeper is about to start
+	 * (this daemon has no operation in the log yet, nor waiters anybody must take out) */
+	int64_t rev = replay(c);
 	int rc;
 
+	if (rev < 0)
+		return (int)rev;
 	rc = etcd_lease_grant(c->etcd, c->ttl, &c->lease);
 	if (rc)
 		return rc;
 	rc = register_host(c);
-	if (rc == 0) {
-		/* the GONEs it appends wait in the queue for the sender (cluster_start) */
-		rev = replay(c);
-		rc = rev < 0 ? (int)rev : 0;
-	}
 	if (rc) {
 		etcd_lease_revoke(c->etcd, c->lease);
 		return rc;
@@ -953,6 +953,7 @@ void cluster_stop(struct cluster *c)
 		pthread_join(c->sender, NULL);
 		etcd_lease_revoke(c->etcd, c->lease);
 		c->running = false;
+		c->joined = 0;
 	}
 }
 
