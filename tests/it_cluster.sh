@@ -287,6 +287,17 @@ test_cluster_etcd_member_failures() {
 	grep -q "Input/output error" "$WORK/eio" || fail "not EIO: $(cat "$WORK/eio")"
 	[ $(($(now_ms) - t0)) -le 3500 ] || fail "EIO after more than etcd_timeout + 1.5 s"
 	blocked "$pid" || fail "the parked P(2) was answered during the outage"
+	# a daemon that cannot read the cluster mounts nothing: status 1, within the bound
+	mkdir -p "$WORK/c"
+	t0=$(now_ms)
+	timeout 30 "$IPCFS" -f -o "etcd=$ETCD_ENDPOINTS,cluster=t,$CLUSTER_OPTS" "$WORK/c" 2>"$WORK/c.err"
+	rc=$?
+	say "mount without quorum: status $rc after $(($(now_ms) - t0)) ms: $(cat "$WORK/c.err")"
+	expect_eq "$rc" 1 "a mount without quorum"
+	if grep -q " $WORK/c fuse" /proc/mounts; then
+		fail "mounted without quorum"
+		fusermount3 -u -z "$WORK/c"
+	fi
 	etcd_member_start 1
 	etcd_member_start 2
 	etcd_wait_healthy 30 || fail "etcd did not recover"

@@ -441,16 +441,26 @@ static int fence(struct cluster *c, char **keys, size_t n)
 				       .key = keys[i],
 				       .key_len = len,
 				       .value = "x",
-				       .value_len = 1 };
-		struct etcd_txn t = { .cmp = &cmp, .ncmp = 1, .success = &put, .nsuccess = 1 };
-		int rc = etcd_txn(c->etcd, &t, NULL, NULL);
+				       .value_len = 1 },
+			       get = { .kind = ETCD_OP_RANGE, .key = keys[i], .key_len = len };
+		struct etcd_txn t = { .cmp = &cmp,
+				      .ncmp = 1,
+				      .success = &put,
+				      .nsuccess = 1,
+				      .failure = &get,
+				      .nfailure = 1 };
+		struct etcd_kvs found = { 0 };
+		int rc = etcd_txn(c->etcd, &t, NULL, &found);
 
 		if (rc < 0)
 			return rc;
-		if (rc == 0)
+		/* the key is there: the operation landed, or this very tombstone did, by an
+		 * attempt answered EIO (etcd took it, the answer was lost) */
+		if (rc == 0 && !(found.n == 1 && strcmp(found.kvs[0].value, "x") == 0))
 			fprintf(stderr,
 				"ipcfs: cluster: operation %s landed after its caller got EIO\n",
 				keys[i]);
+		etcd_kvs_free(&found);
 	}
 	return 0;
 }
