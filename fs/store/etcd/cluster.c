@@ -522,7 +522,9 @@ static void *sender_main(void *arg)
 				char **merged = realloc(keys, (nkeys + c->ndoubt) * sizeof(*keys));
 
 				if (merged) {
-					memcpy(merged + nkeys, c->doubt, c->ndoubt * sizeof(*keys));
+					if (c->ndoubt) /* memcpy from NULL is undefined */
+						memcpy(merged + nkeys, c->doubt,
+						       c->ndoubt * sizeof(*keys));
 					free(c->doubt);
 					c->doubt = merged;
 					c->ndoubt += nkeys;
