@@ -447,9 +447,7 @@ static int fifo_setxattr(struct node *n, const char *name, uint64_t value)
 			.path = n->cpath, .inc = n->inc, .kind = FIFO_OP_CAPACITY, .arg = value
 		};
 
-		rc = value < 1 || value > IPCFS_MAX_FIFO_CAPACITY ? -EINVAL
-		     : f->ring || !list_empty(&f->writeq)	  ? -EBUSY
-								  : 0;
+		rc = mfifo_check_capacity(f, value);
 		store_commit(&n->so, NULL);
 		free(drained);
 		return rc ? rc : cluster_submit(n->fs->cluster, &op);
@@ -494,12 +492,11 @@ static void fifo_apply(struct node *n, const struct cluster_op *op, struct parke
 	int rc;
 
 	if (op->kind == FIFO_OP_OPEN || op->kind == FIFO_OP_CAPACITY) {
+		drained = NULL;
 		store_begin(&n->so);
 		if (n->dead) {
-			store_end(&n->so);
-			return;
-		}
-		if (op->kind == FIFO_OP_OPEN) {
+			/* removed: nothing to count or size */
+		} else if (op->kind == FIFO_OP_OPEN) {
 			fifo_apply_open(n, op);
 		} else {
 			drained = mfifo_trim(f);
@@ -509,11 +506,9 @@ static void fifo_apply(struct node *n, const struct cluster_op *op, struct parke
 			else
 				fprintf(stderr, "ipcfs: cluster: user.capacity of %s not set: %s\n",
 					n->cpath, strerror(-rc));
-			store_commit(&n->so, NULL);
-			free(drained);
-			return;
 		}
-		store_commit(&n->so, NULL);
+		store_commit(&n->so, NULL); /* neither serves anybody */
+		free(drained);
 		return;
 	}
 	if ((op->kind != FIFO_READ && op->kind != FIFO_WRITE) ||

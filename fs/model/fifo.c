@@ -373,15 +373,23 @@ void mfifo_stat_size(const struct mfifo *f, off_t *size, blkcnt_t *blocks)
 	*blocks = f->ring ? (blkcnt_t)(ipc_ring_footprint(f->capacity) / 512) : 0;
 }
 
-int mfifo_set_capacity(struct mfifo *f, uint64_t capacity)
+int mfifo_check_capacity(const struct mfifo *f, uint64_t capacity)
 {
 	if (capacity < 1 || capacity > IPCFS_MAX_FIFO_CAPACITY)
 		return -EINVAL;
 	/* a ring is sized at its allocation: a new capacity waits for the next one */
 	if (f->ring || !list_empty(&f->writeq))
 		return -EBUSY;
-	f->capacity = (uint32_t)capacity;
 	return MODEL_DONE;
+}
+
+int mfifo_set_capacity(struct mfifo *f, uint64_t capacity)
+{
+	int rc = mfifo_check_capacity(f, capacity);
+
+	if (rc == MODEL_DONE)
+		f->capacity = (uint32_t)capacity;
+	return rc;
 }
 
 void mfifo_inspect(const struct mfifo *f, struct snapshot *snap, struct snap_obj *o)

@@ -149,6 +149,8 @@ void mfifo_stat_size(const struct mfifo *f, off_t *size, blkcnt_t *blocks);
  * MODEL_DONE: the next ring has this capacity. Nothing changes on error.
  */
 int mfifo_set_capacity(struct mfifo *f, uint64_t capacity);
+/* mfifo_check_capacity - what mfifo_set_capacity would answer now, changing nothing. */
+int mfifo_check_capacity(const struct mfifo *f, uint64_t capacity);
 
 /* mfifo_inspect - bytes, capacity, writers and the waiters (reads, then writes, each in
  * service order, with the bytes they ask for or have still to write) into o. */
