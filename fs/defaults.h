@@ -48,6 +48,10 @@
 #define IPCFS_DEFAULT_CLUSTER "default"
 #define IPCFS_DEFAULT_LEASE_TTL 5u
 #define IPCFS_DEFAULT_ETCD_TIMEOUT 5u
+/* Cluster mode: the operations between two checkpoints (-o compact; 0: never), after each of
+ * which the log they cover is deleted from etcd. A start replays the newest checkpoint and at
+ * most about this many operations after it. */
+#define IPCFS_DEFAULT_COMPACT 10000u
 
 /* Cache lifetimes given to the kernel, in seconds. Every namespace change goes through this
  * mount, so entries may be cached long (IPC objects' entries are not cached at all: see

@@ -92,6 +92,26 @@ static void ring_copy_out(struct ipc_ring *r, unsigned char *dst, size_t n)
 	__atomic_store_n(&r->used, r->used - (uint32_t)n, __ATOMIC_RELAXED);
 }
 
+size_t ipc_ring_peek(struct ipc_ring *r, size_t off, void *buf, size_t n)
+{
+	unsigned char *dst = buf;
+	size_t at, first;
+
+	ipc_mutex_lock(&r->lock);
+	if (off >= r->used) {
+		ipc_mutex_unlock(&r->lock);
+		return 0;
+	}
+	if (n > r->used - off)
+		n = r->used - off;
+	at = (r->head + off) % r->capacity;
+	first = r->capacity - at < n ? r->capacity - at : n;
+	memcpy(dst, r->data + at, first);
+	memcpy(dst + first, r->data, n - first);
+	ipc_mutex_unlock(&r->lock);
+	return n;
+}
+
 /* The write forms; wait == false is the try form (deadline unused). */
 static ssize_t ring_write(struct ipc_ring *r, const void *buf, size_t n,
 			  const struct timespec *deadline, bool wait)

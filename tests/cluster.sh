@@ -13,7 +13,8 @@
 # Every mount is unmounted at exit, also on failure, before the etcd members stop (the hook
 # is installed first: a daemon stopping without etcd would wait for it).
 
-CLUSTER_OPTS=${CLUSTER_OPTS:-lease_ttl=2,etcd_timeout=2}
+# a checkpoint every 100 operations: every test runs across several
+CLUSTER_OPTS=${CLUSTER_OPTS:-lease_ttl=2,etcd_timeout=2,compact=100}
 CLUSTER_NAMES=()
 
 cluster_mounted() { grep -q " $WORK/$1 fuse" /proc/mounts; }

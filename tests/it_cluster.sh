@@ -11,14 +11,15 @@ source "$(dirname "$0")/cluster.sh"
 MNT=$WORK # tests run in the work directory, where the mounts a/ and b/ are
 IO=$BUILD_DIR/tests/client_fifo_io
 
-# same_on_both PATH: `ls -l`'s line of PATH, the same on a and b (names, sizes, owners,
-# modes, mtimes); prints it.
-same_on_both() {
-	local la lb
-	la=$(ls -l --time-style=+%s.%N "a/$1" | cut -d' ' -f1,3-)
-	lb=$(ls -l --time-style=+%s.%N "b/$1" | cut -d' ' -f1,3-)
-	[ "${la//a\//}" == "${lb//b\//}" ] || fail "$1: a shows '$la', b shows '$lb'"
+# same_on X Y PATH: `ls -l`'s line of PATH, the same on mounts X and Y (names, sizes, owners,
+# modes, mtimes). same_on_both PATH: on a and b.
+same_on() {
+	local lx ly
+	lx=$(ls -l --time-style=+%s.%N "$1/$3" | cut -d' ' -f1,3-)
+	ly=$(ls -l --time-style=+%s.%N "$2/$3" | cut -d' ' -f1,3-)
+	[ "${lx//$1\//}" == "${ly//$2\//}" ] || fail "$3: $1 shows '$lx', $2 shows '$ly'"
 }
+same_on_both() { same_on a b "$1"; }
 
 test_cluster_names_sizes_and_owners_are_the_same_on_both_mounts() {
 	touch a/sem/s
@@ -485,6 +486,103 @@ test_cluster_4_producers_4_consumers_5000_messages_consumers_killed_at_random() 
 	rm a/mq/work
 }
 
+# etcd_get KEY: its value; etcd_count PREFIX: how many keys begin with PREFIX.
+etcdctl3() { ETCDCTL_API=3 timeout 10 etcdctl --endpoints="${ETCD_ENDPOINTS//+/,}" "$@"; }
+etcd_get() { etcdctl3 get --print-value-only "$1"; }
+etcd_count() { etcdctl3 get --prefix --keys-only "$1" | grep -c .; }
+
+# A checkpoint (every 100 operations here: CLUSTER_OPTS) rebuilds every type for a daemon that
+# joins after it, and the log it covers is deleted: a semaphore with a holder and a waiter, a
+# mutex held and waited for, a queue's messages (priorities, a limit, two read in part by
+# opens), a FIFO's bytes and its writer. The new mount c shows them as a does (sizes, mtimes,
+# holders, waiters) and acts on them as a and b do: its V serves a's waiter, its reads get the
+# messages and the bytes in order, the rest of a message read in part is its open's.
+test_cluster_a_checkpoint_rebuilds_every_type_for_a_daemon_joining_later() {
+	local holder pwait mholder mwait fw ptr i n p host vkey vval
+	host=$(hostname)
+	touch a/sem/ck a/mutex/ck a/mq/ck a/fifo/ck a/sem/pad
+	echo 3 >a/sem/ck
+	(echo -2 >b/sem/ck && exec sleep 1000) &
+	holder=$!
+	disown "$holder"
+	wait_until 5 size_is 1 a/sem/ck || fail "the holder's P(2)"
+	echo -4 >a/sem/ck 2>/dev/null &
+	pwait=$!
+	wait_blocked "$pwait" a/sem/ck
+	(exec 9<a/mutex/ck && exec sleep 1000) &
+	mholder=$!
+	disown "$mholder"
+	wait_until 5 size_is 1 b/mutex/ck || fail "the mutex is not held"
+	(exec 9<b/mutex/ck && touch "$WORK/got.ck" && exec sleep 1000) &
+	mwait=$!
+	disown "$mwait"
+	wait_blocked "$mwait" b/mutex/ck
+	setx a/mq/ck user.max_msgs 7
+	echo partly >a/mq/ck
+	exec 6<a/mq/ck
+	expect_eq "$(dd bs=3 count=1 status=none <&6)" par "the first 3 bytes of a message"
+	echo again >b/mq/ck
+	exec 5<b/mq/ck # on each mount: one is the daemon that takes the checkpoint
+	expect_eq "$(dd bs=2 count=1 status=none <&5)" ag "the first 2 bytes of the next one"
+	echo one >a/mq/ck
+	echo two >b/mq/ck@5
+	echo three >a/mq/ck
+	(exec 7>a/fifo/ck && printf 'hello\n' >&7 && exec sleep 1000) &
+	fw=$!
+	disown "$fw"
+	wait_until 5 size_is 6 b/fifo/ck || fail "the FIFO's bytes"
+	# enough operations for a checkpoint after all of that; the first one's key and value
+	ptr=$(etcd_get /ipcfs/t/c)
+	echo 1 >a/sem/pad
+	vkey=$(etcdctl3 get --prefix /ipcfs/t/l/ | grep -a -B1 ' sem/pad$' | head -1)
+	vval=$(etcd_get "$vkey")
+	for i in $(seq 119); do echo 1 >a/sem/pad; done
+	wait_until 10 bash -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints=${ETCD_ENDPOINTS//+/,} \
+		get --print-value-only /ipcfs/t/c)\" != '$ptr' ]" || fail "no checkpoint was written"
+	n=$(etcd_count /ipcfs/t/l/)
+	[ "$n" -lt 100 ] || fail "the log it covers was not deleted: $n operations in etcd"
+	wait_until 5 bash -c "[ \$(ETCDCTL_API=3 etcdctl --endpoints=${ETCD_ENDPOINTS//+/,} \
+		get --prefix --keys-only /ipcfs/t:s/ | grep -o '^/ipcfs/t:s/[^/]*/' | sort -u |
+		wc -l) = 1 ]" || fail "the checkpoints before the newest were not deleted"
+	say "after 120 V: $n operations left in the log; checkpoint $(etcd_get /ipcfs/t/c | head -1)"
+	# the first V's write, retried after its first attempt landed and was deleted, lands
+	# again: every daemon ignores it, and so does one that joins later
+	[ -n "$vval" ] && [ -z "$(etcd_get "$vkey")" ] || fail "the first V is still in the log"
+	etcdctl3 put "$vkey" "$vval" >/dev/null || fail "etcdctl put"
+	sleep 0.5
+	expect_eq "$(size a/sem/pad).$(size b/sem/pad)" 120.120 "counts after a V landed twice"
+	cluster_mount c
+	for p in sem/ck mutex/ck mq/ck fifo/ck sem/pad; do same_on a c "$p"; done
+	expect_eq "$(size c/sem/pad)" 120 "the count the log's operations left"
+	expect_eq "$(getx c/mq/ck user.max_msgs)" 7 "the queue's limit"
+	grep -q "^hold path=/sem/ck pid=$holder .*host=$host units=2 " c/.ipcfs/status ||
+		fail "c: no holder of 2 units: $(grep /sem/ck c/.ipcfs/status)"
+	grep -q "^wait path=/sem/ck pid=$pwait " c/.ipcfs/status || fail "c: no waiter of sem/ck"
+	grep -q "^hold path=/mutex/ck pid=$mholder " c/.ipcfs/status || fail "c: no mutex holder"
+	grep -q "^wait path=/mutex/ck pid=$mwait " c/.ipcfs/status || fail "c: no mutex waiter"
+	# c acts on what it rebuilt as a and b do
+	echo 3 >c/sem/ck # 1 + 3 = 4: a's waiter first in line
+	wait_exit "$pwait" 5000
+	for p in a b c; do wait_until 5 size_is 0 "$p/sem/ck" || fail "$p: count $(size $p/sem/ck)"; done
+	kill -KILL "$mholder"
+	wait_until 5 test -e "$WORK/got.ck" || fail "the mutex waiter was not handed the mutex"
+	wait_until 5 grep -q "^hold path=/mutex/ck pid=$mwait " c/.ipcfs/status ||
+		fail "c: not held by the waiter it was handed to"
+	expect_eq "$(timeout 5 dd bs=100 count=1 status=none <&6)" tly "the rest, through the open"
+	expect_eq "$(timeout 5 dd bs=100 count=1 status=none <&5)" ain "the rest, through the open"
+	exec 6<&- 5<&-
+	# (bounded: a replica that lost a message would wait for it)
+	expect_eq "$(timeout 5 cat c/mq/ck)" two "first received on c (priority 5)"
+	expect_eq "$(timeout 5 cat b/mq/ck)" one "then"
+	same_on a c mq/ck
+	expect_eq "$(timeout 5 cat c/mq/ck)" three "then"
+	kill -KILL "$fw"
+	expect_eq "$(timeout 5 cat c/fifo/ck)" hello "the FIFO's bytes, then end of file"
+	kill -KILL "$holder" "$mwait"
+	cluster_unmount c
+	rm a/sem/ck a/mutex/ck a/mq/ck a/fifo/ck a/sem/pad
+}
+
 etcd_cluster_start 3
 cluster_mount a
 cluster_mount b
@@ -503,5 +601,6 @@ run_test test_cluster_a_mutex_held_on_a_blocks_b_and_its_holders_death_frees_it
 run_test test_cluster_inspection_and_deadlock_see_every_host
 run_test test_cluster_a_mutex_is_freed_when_its_holders_daemon_dies
 run_test test_cluster_etcd_member_failures 120
+run_test test_cluster_a_checkpoint_rebuilds_every_type_for_a_daemon_joining_later 120
 cluster_finish
 finish

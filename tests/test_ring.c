@@ -116,6 +116,30 @@ static void test_ring_wraps_around_the_end(void **state)
 	ring_free(r);
 }
 
+static void test_ring_peek_copies_without_taking(void **state)
+{
+	struct ipc_ring *r = ring_new(10, 0);
+	unsigned char out[10];
+
+	(void)state;
+	assert_int_equal(ipc_ring_write(r, "abcdefg", 7), 7);
+	assert_int_equal(ipc_ring_read(r, out, 5), 5);
+	assert_int_equal(ipc_ring_write(r, "hijklmno", 8), 8); /* "fghijklmno", wrapped */
+	assert_int_equal(ipc_ring_peek(r, 0, out, sizeof(out)), 10);
+	assert_memory_equal(out, "fghijklmno", 10);
+	/* from an offset, across the end of the data area, and short at the end */
+	assert_int_equal(ipc_ring_peek(r, 3, out, 4), 4);
+	assert_memory_equal(out, "ijkl", 4);
+	assert_int_equal(ipc_ring_peek(r, 8, out, 5), 2);
+	assert_memory_equal(out, "no", 2);
+	assert_int_equal(ipc_ring_peek(r, 10, out, 5), 0);
+	/* nothing was taken */
+	assert_int_equal(ipc_ring_used(r), 10);
+	assert_int_equal(ipc_ring_read(r, out, sizeof(out)), 10);
+	assert_memory_equal(out, "fghijklmno", 10);
+	ring_free(r);
+}
+
 static void test_ring_stream_survives_many_wraps(void **state)
 {
 	struct ipc_ring *r = ring_new(13, 0);
@@ -832,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_ring_init_validates_sizes_and_flags),
 		cmocka_unit_test(test_ring_write_read_exact_bytes),
 		cmocka_unit_test(test_ring_wraps_around_the_end),
+		cmocka_unit_test(test_ring_peek_copies_without_taking),
 		cmocka_unit_test(test_ring_stream_survives_many_wraps),
 		cmocka_unit_test(test_ring_read_takes_at_most_n_and_zero_returns_at_once),
 		cmocka_unit_test(test_ring_trywrite_atomic_is_all_or_nothing),

@@ -46,7 +46,13 @@
 enum {
 	FIFO_OP_OPEN = 16, /* arg: the open's flags */
 	FIFO_OP_CAPACITY,  /* arg: user.capacity */
+	/* a checkpoint's (objtype.checkpoint): */
+	FIFO_OP_BYTES, /* data: buffered bytes, appended */
+	FIFO_OP_SAW,   /* the open has seen a writer or not: arg mfifo_open_flags */
 };
+
+/* Buffered bytes per operation of a checkpoint (one etcd key each), as many as a write's. */
+#define FIFO_CKPT_CHUNK (128u << 10)
 
 /* Cluster mode: model_open.state[FIFO_OPENED] is 1 once the open's OPEN was applied here
  * (then its CLOSE counts a writer out; an open whose OPEN never landed was never counted). */
@@ -478,6 +484,84 @@ static void fifo_apply_open(struct node *n, const struct cluster_op *op)
 	c->mo.state[FIFO_OPENED] = 1;
 }
 
+/* Cluster mode: a checkpoint's buffered bytes, or an open's "seen a writer". inside a step on
+ * n. */
+static void fifo_apply_restore(struct node *n, const struct cluster_op *op)
+{
+	struct copen *c;
+	int rc;
+
+	if (op->kind == FIFO_OP_BYTES) {
+		if ((rc = mfifo_restore(fifo_of(n), op->data, op->len)) != 0)
+			fprintf(stderr, "ipcfs: cluster: bytes of %s cannot be held here: %s\n",
+				n->cpath, strerror(-rc));
+	} else if ((c = replica_open_of(n, op->host, op->open)) != NULL) {
+		mfifo_open_restore(fifo_of(n), &c->mo, op->arg);
+	}
+}
+
+/* Cluster mode: the FIFO as operations that rebuild it (objtype.checkpoint): its capacity, its
+ * opens (writers counted), what each reader has seen, the buffered bytes, the waiting writes
+ * with the bytes still to go in, then the waiting reads. */
+static int fifo_checkpoint(struct node *n, struct cluster_ckpt *k)
+{
+	struct mfifo *f = fifo_of(n);
+	uint32_t used = mfifo_used(f);
+	unsigned char *buf = NULL;
+	struct cluster_op op;
+	struct waiter *w;
+	struct copen *c;
+	int rc;
+
+	replica_ckpt_op(n, FIFO_OP_CAPACITY, f->capacity, &op);
+	if ((rc = cluster_ckpt_add(k, &op)) != 0)
+		return rc;
+	for (int pass = 0; pass < 2; pass++) {
+		list_for_each_entry(c, &n->copens, link)
+		{
+			if (!c->mo.state[FIFO_OPENED])
+				continue; /* its OPEN is not applied yet */
+			if (pass == 0)
+				replica_ckpt_open(n, c, FIFO_OP_OPEN, (uint64_t)c->mo.flags, &op);
+			else
+				replica_ckpt_open(n, c, FIFO_OP_SAW, mfifo_open_flags(f, &c->mo),
+						  &op);
+			if ((rc = cluster_ckpt_add(k, &op)) != 0)
+				return rc;
+		}
+	}
+	if (used && !(buf = malloc(used < FIFO_CKPT_CHUNK ? used : FIFO_CKPT_CHUNK)))
+		return -ENOMEM;
+	for (size_t off = 0; off < used && rc == 0; off += op.len) {
+		replica_ckpt_op(n, FIFO_OP_BYTES, 0, &op);
+		op.data = buf;
+		op.len = mfifo_peek(f, off, buf, FIFO_CKPT_CHUNK);
+		rc = cluster_ckpt_add(k, &op);
+	}
+	free(buf);
+	list_for_each_entry(w, &f->writeq, link)
+	{
+		const struct mfifo_bytes *b = (const struct mfifo_bytes *)(uintptr_t)w->arg;
+
+		if (rc)
+			break;
+		replica_ckpt_waiter(n, w, &op);
+		op.arg = 0; /* a write's, as fifo_write submits it */
+		op.data = b->data + w->size;
+		op.len = b->len - w->size;
+		rc = cluster_ckpt_add(k, &op);
+	}
+	list_for_each_entry(w, &f->readq, link)
+	{
+		if (rc)
+			break;
+		replica_ckpt_waiter(n, w, &op);
+		op.arg = w->size; /* the bytes asked (arg is its buffer) */
+		rc = cluster_ckpt_add(k, &op);
+	}
+	return rc;
+}
+
 /* Cluster mode: run op from the log on the replica, as fifo_open, fifo_read, fifo_write and
  * fifo_setxattr do above; p is this daemon's caller, if it submitted op and still waits. */
 static void fifo_apply(struct node *n, const struct cluster_op *op, struct parked *p)
@@ -491,13 +575,15 @@ static void fifo_apply(struct node *n, const struct cluster_op *op, struct parke
 	struct waiter *w;
 	int rc;
 
-	if (op->kind == FIFO_OP_OPEN || op->kind == FIFO_OP_CAPACITY) {
+	if (op->kind >= FIFO_OP_OPEN && op->kind <= FIFO_OP_SAW) {
 		drained = NULL;
 		store_begin(&n->so);
 		if (n->dead) {
 			/* removed: nothing to count or size */
 		} else if (op->kind == FIFO_OP_OPEN) {
 			fifo_apply_open(n, op);
+		} else if (op->kind != FIFO_OP_CAPACITY) {
+			fifo_apply_restore(n, op);
 		} else {
 			drained = mfifo_trim(f);
 			rc = mfifo_set_capacity(f, op->arg);
@@ -619,5 +705,6 @@ const struct objtype fifo_type = {
 	.close_open = fifo_close_open,
 	.cluster_params = fifo_cluster_params,
 	.set_params = fifo_set_params,
+	.checkpoint = fifo_checkpoint,
 	.direct_io = true,
 };

@@ -41,6 +41,7 @@ struct pollwait;
 struct snapshot;
 struct snap_obj;
 struct cluster_op;
+struct cluster_ckpt;
 struct copen;
 
 #define IPCFS_PEND_BUCKETS 256 /* buckets of submitted requests by id (cluster mode) */
@@ -113,6 +114,11 @@ struct objtype {
 	 * uses it). NULL: nothing beyond the defaults every daemon shares. */
 	void (*cluster_params)(const struct model_params *p, uint64_t v[2]);
 	void (*set_params)(struct node *n, const uint64_t v[2]);
+	/* cluster mode: write n's state into k as operations (cluster_ckpt_add, replica.h's
+	 * replica_ckpt_*) that, applied in order by apply() to a new object, rebuild it: its
+	 * contents, holders, opens with their state, and waiters in their order, each waiter as
+	 * its own daemon submitted it. inside a step on n. 0 or -ENOMEM. */
+	int (*checkpoint)(struct node *n, struct cluster_ckpt *k);
 };
 
 #define IPCFS_PARKED 1 /* an operation parked its request and answers it later */
@@ -202,6 +208,7 @@ struct ipcfs {
 	char *cluster_name;	 /* -o cluster; immutable */
 	uint32_t lease_ttl;	 /* -o lease_ttl, seconds; immutable */
 	uint32_t etcd_timeout;	 /* -o etcd_timeout, seconds; immutable */
+	uint32_t compact;	 /* -o compact, operations between checkpoints; immutable */
 	/* serialises "would this mutex wait close a cycle?" with parking it, so two waits
 	 * cannot close a cycle together (-o deadlock_check only); taken before ns_lock */
 	struct ipc_mutex cycle_lock;

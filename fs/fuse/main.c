@@ -53,6 +53,8 @@ static const struct option_doc {
 	  "cluster: seconds before a silent daemon is gone" },
 	{ "etcd_timeout", offsetof(struct ipcfs, etcd_timeout), 32, IPCFS_DEFAULT_ETCD_TIMEOUT, 1,
 	  3600, "cluster: seconds before an operation etcd does not take fails (EIO)" },
+	{ "compact", offsetof(struct ipcfs, compact), 32, IPCFS_DEFAULT_COMPACT, 0, UINT32_MAX,
+	  "cluster: operations between checkpoints (then the log is trimmed; 0 never)" },
 };
 
 /* The string options: -o etcd=URL+URL (cluster mode) and -o cluster=NAME. */
@@ -419,7 +421,7 @@ int main(int argc, char *argv[])
 	/* join now, so that a wrong address or a cluster out of reach fails before the mount */
 	if (fs.etcd &&
 	    (replica_open(&fs, fs.etcd, fs.cluster_name ? fs.cluster_name : IPCFS_DEFAULT_CLUSTER,
-			  fs.lease_ttl, fs.etcd_timeout) != 0 ||
+			  fs.lease_ttl, fs.etcd_timeout, fs.compact) != 0 ||
 	     replica_join(&fs) != 0))
 		goto free_ns;
 

@@ -41,6 +41,10 @@
 enum {
 	MQ_OP_PUTBACK = 16, /* arg: MQ_PUTBACK_ARG; data: what the receive was handed */
 	MQ_OP_LIMIT,	    /* arg: the value; flags: the enum mmq_limit << 8 */
+	/* a checkpoint's (objtype.checkpoint): */
+	MQ_OP_MSG,     /* a queued message: arg its priority, data its bytes */
+	MQ_OP_READING, /* the open reads a message in part: arg the bytes returned (MMQ_EOM: all),
+			* flags its priority << 8, data its bytes (none with MMQ_EOM) */
 };
 
 /* A put-back's arg: what the served receive was (kind), its size and the message's priority. */
@@ -392,6 +396,99 @@ static void mq_apply_putback(struct node *n, const struct cluster_op *op, struct
 	mmq_putback(mq_of(n), &w, wk);
 }
 
+/* Cluster mode: a checkpoint's message, or an open's message read in part. inside a step on
+ * n. */
+static void mq_apply_restore(struct node *n, const struct cluster_op *op)
+{
+	unsigned prio = op->kind == MQ_OP_MSG ? (unsigned)op->arg : op->flags >> 8;
+	struct mmq_msg *m = NULL;
+	struct copen *c;
+
+	if (op->len && mmq_msg_make(mq_of(n), prio, op->data, op->len, true, &m) != 0) {
+		fprintf(stderr, "ipcfs: cluster: a message of %s cannot be held here\n", n->cpath);
+		return;
+	}
+	if (op->kind == MQ_OP_MSG) {
+		if (m)
+			mmq_restore(mq_of(n), m);
+		return;
+	}
+	c = replica_open_make(n, op);
+	if (!c) {
+		mmq_msg_free(mq_of(n), m);
+		fprintf(stderr, "ipcfs: cluster: out of memory: an open of %s is missing here\n",
+			n->cpath);
+		return;
+	}
+	mmq_open_restore(&c->mo, m, op->arg);
+}
+
+/* mmq_for_each's: a queued message into the checkpoint. */
+struct mq_ckpt {
+	struct node *n;
+	struct cluster_ckpt *k;
+};
+
+static int ckpt_msg(const struct mmq_msg *m, void *ctx)
+{
+	struct mq_ckpt *mc = ctx;
+	struct cluster_op op;
+
+	replica_ckpt_op(mc->n, MQ_OP_MSG, m->prio, &op);
+	op.data = m->data;
+	op.len = m->len;
+	return cluster_ckpt_add(mc->k, &op);
+}
+
+/* Cluster mode: the queue as operations that rebuild it (objtype.checkpoint): its limits, its
+ * messages in the order they are received, the messages opens read in part, the waiting sends
+ * with their messages, then the waiting receives. */
+static int mq_checkpoint(struct node *n, struct cluster_ckpt *k)
+{
+	struct mmq *q = mq_of(n);
+	struct mq_ckpt mc = { .n = n, .k = k };
+	struct cluster_op op;
+	struct waiter *w;
+	struct copen *c;
+	int rc;
+
+	replica_ckpt_op(n, MQ_OP_LIMIT, q->msgsize, &op);
+	op.flags = MMQ_MSGSIZE << 8;
+	if ((rc = cluster_ckpt_add(k, &op)) != 0)
+		return rc;
+	replica_ckpt_op(n, MQ_OP_LIMIT, q->max_msgs, &op);
+	op.flags = MMQ_MAX_MSGS << 8;
+	if ((rc = cluster_ckpt_add(k, &op)) != 0 || (rc = mmq_for_each(q, ckpt_msg, &mc)) != 0)
+		return rc;
+	list_for_each_entry(c, &n->copens, link)
+	{
+		const struct mmq_msg *m = (const struct mmq_msg *)(uintptr_t)c->mo.state[MMQ_MSG];
+
+		if (!c->known || (!m && c->mo.state[MMQ_OFF] != MMQ_EOM))
+			continue;
+		replica_ckpt_open(n, c, MQ_OP_READING, c->mo.state[MMQ_OFF], &op);
+		if (m) {
+			op.flags = m->prio << 8;
+			op.data = m->data;
+			op.len = m->len;
+		}
+		if ((rc = cluster_ckpt_add(k, &op)) != 0)
+			return rc;
+	}
+	list_for_each_entry(w, &q->writeq, link)
+	{
+		const struct mmq_msg *m = (const struct mmq_msg *)(uintptr_t)w->arg;
+
+		replica_ckpt_waiter(n, w, &op);
+		op.arg = m->prio; /* a send's, as mq_write submits it */
+		op.data = m->data;
+		op.len = m->len;
+		if ((rc = cluster_ckpt_add(k, &op)) != 0)
+			return rc;
+	}
+	return replica_ckpt_queue(n, &q->readq, k);
+}
+
 /* Cluster mode: run op from the log on the replica, as mq_read, mq_write, mq_reply_got and
  * mq_setxattr do above; p is this daemon's caller, if it submitted op and still waits. */
 static void mq_apply(struct node *n, const struct cluster_op *op, struct parked *p)
@@ -403,7 +500,7 @@ static void mq_apply(struct node *n, const struct cluster_op *op, struct parked 
 	struct waiter *w;
 	int rc;
 
-	if (op->kind == MQ_OP_PUTBACK || op->kind == MQ_OP_LIMIT) {
+	if (op->kind >= MQ_OP_PUTBACK && op->kind <= MQ_OP_READING) {
 		store_begin(&n->so);
 		if (n->dead) {
 			store_end(&n->so);
@@ -411,6 +508,8 @@ static void mq_apply(struct node *n, const struct cluster_op *op, struct parked 
 		}
 		if (op->kind == MQ_OP_PUTBACK)
 			mq_apply_putback(n, op, &wk);
+		else if (op->kind != MQ_OP_LIMIT)
+			mq_apply_restore(n, op);
 		else if (mmq_set_limit(mq_of(n), op->flags >> 8, op->arg, &wk) == 0)
 			ns_touch_at(n, false, &op->time);
 		park_commit(n, &after);
@@ -511,5 +610,6 @@ const struct objtype mq_type = {
 	.close_open = mq_close_open,
 	.cluster_params = mq_cluster_params,
 	.set_params = mq_set_params,
+	.checkpoint = mq_checkpoint,
 	.direct_io = true,
 };

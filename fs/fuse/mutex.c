@@ -386,6 +386,26 @@ static void mutex_apply(struct node *n, const struct cluster_op *op, struct park
 
 /* Cluster mode: a ghost that took the mutex for an opener of this daemon that is gone lets
  * it go again. */
+/* Cluster mode: the mutex as operations that rebuild it (objtype.checkpoint): its holder's
+ * LOCK through its open, then the waiters' in their order. */
+static int mutex_checkpoint(struct node *n, struct cluster_ckpt *k)
+{
+	struct mmutex *m = mutex_of(n);
+	struct cluster_op op;
+	int rc = 0;
+
+	if (m->holder) {
+		replica_ckpt_op(n, MUTEX_LOCK, 0, &op);
+		op.host = m->holder_host;
+		op.pid = m->holder_pid;
+		op.time = m->since;
+		op.open = replica_open_id(m->holder);
+		op.flags = CLUSTER_OP_NONBLOCK;
+		rc = cluster_ckpt_add(k, &op);
+	}
+	return rc ? rc : replica_ckpt_queue(n, &m->waitq, k);
+}
+
 static void mutex_handed(struct node *n, struct waiter *w, bool give_back)
 {
 	if (give_back)
@@ -417,6 +437,7 @@ const struct objtype mutex_type = {
 	.inspect = mutex_inspect,
 	.apply = mutex_apply,
 	.handed = mutex_handed,
+	.checkpoint = mutex_checkpoint,
 	.close_open = mutex_close_open,
 	.direct_io = true,
 };

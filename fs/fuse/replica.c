@@ -26,9 +26,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Another daemon's caller, waiting in this replica (or this daemon's, with no caller). */
 struct ghost {
@@ -128,14 +130,17 @@ static struct copen *copen_of(struct node *n, uint64_t host, uint64_t id, bool c
 
 	list_for_each_entry(c, &n->copens, link)
 	{
-		if (c->host == host && c->id == id)
+		if (c->host == host && c->id == id) {
+			c->known |= create; /* an operation through it is being applied */
 			return c;
+		}
 	}
 	if (!create || !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	c->mo.pid = pid;
 	c->host = host;
 	c->id = id;
+	c->known = true;
 	list_add_tail(&c->link, &n->copens);
 	return c;
 }
@@ -242,6 +247,9 @@ struct waiter *replica_ghost(struct node *n, const struct cluster_op *op)
 struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struct parked *p)
 {
 	struct waiter *w = p ? &p->w : replica_ghost(n, op);
+
+	if (p && p->h && p->h->copen)
+		p->h->copen->known = true; /* as a ghost's open is, by replica_ghost */
 
 	if (!w) {
 		store_end(&n->so);
@@ -433,6 +441,138 @@ static void host_gone(struct ipcfs *fs, uint64_t host, const struct timespec *wh
 		ns_unref(n);
 	}
 	free(nodes);
+}
+
+/* ---- checkpoints ---- */
+
+void replica_ckpt_op(struct node *n, uint32_t kind, uint64_t arg, struct cluster_op *op)
+{
+	*op = (struct cluster_op){
+		.path = cpath(n), .inc = n->inc, .time = n->mtime, .kind = kind, .arg = arg
+	};
+}
+
+uint64_t replica_open_id(const struct model_open *mo)
+{
+	return container_of(mo, struct copen, mo)->id;
+}
+
+void replica_ckpt_waiter(struct node *n, const struct waiter *w, struct cluster_op *op)
+{
+	replica_ckpt_op(n, (uint32_t)w->kind, w->arg, op);
+	op->host = w->host;
+	op->id = w->id;
+	op->pid = w->pid;
+	op->time = w->since;
+	if (w->ghost) {
+		op->open = w->op ? replica_open_id(w->op) : 0;
+	} else {
+		/* a parked request: it came through its handle's copen, if it has one (a
+		 * semaphore's model sees the handle's own mo) */
+		const struct parked *p = container_of(w, struct parked, w);
+
+		op->open = p->h && p->h->copen ? p->h->copen->id : 0;
+	}
+}
+
+int replica_ckpt_queue(struct node *n, const struct list_head *queue, struct cluster_ckpt *k)
+{
+	const struct waiter *w;
+	struct cluster_op op;
+	int rc = 0;
+
+	list_for_each_entry(w, queue, link)
+	{
+		replica_ckpt_waiter(n, w, &op);
+		if ((rc = cluster_ckpt_add(k, &op)) != 0)
+			break;
+	}
+	return rc;
+}
+
+void replica_ckpt_open(struct node *n, const struct copen *c, uint32_t kind, uint64_t arg,
+		       struct cluster_op *op)
+{
+	replica_ckpt_op(n, kind, arg, op);
+	op->host = c->host;
+	op->open = c->id;
+	op->pid = c->mo.pid;
+}
+
+/* Write n's state (a step on it held): the type's operations, then its times. */
+static int checkpoint_node(struct node *n, struct cluster_ckpt *k)
+{
+	struct cluster_op op;
+	char times[96];
+	int rc = n->type->checkpoint(n, k);
+
+	if (rc)
+		return rc;
+	replica_ckpt_op(n, CLUSTER_OP_TIMES, 0, &op);
+	op.data = times;
+	op.len = (size_t)snprintf(times, sizeof(times), "%lld %ld %lld %ld %lld %ld",
+				  (long long)n->atime.tv_sec, n->atime.tv_nsec,
+				  (long long)n->mtime.tv_sec, n->mtime.tv_nsec,
+				  (long long)n->ctime.tv_sec, n->ctime.tv_nsec);
+	return cluster_ckpt_add(k, &op);
+}
+
+/* The whole replica as operations that rebuild it (cluster_face.checkpoint): on the watch's
+ * thread, which alone changes the replica's objects, so one object at a time is enough. */
+static int on_checkpoint(void *ctx, struct cluster_ckpt *k)
+{
+	struct ipcfs *fs = ctx;
+	struct node **nodes, *n;
+	size_t count = 0, i = 0;
+	int rc = 0;
+
+	ipc_mutex_lock(&fs->ns_lock);
+	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
+	nodes = calloc(count + 1, sizeof(*nodes));
+	if (nodes) {
+		list_for_each_entry(n, &fs->all_nodes, all_link)
+		{
+			if (n->linked && !n->is_dir && n->cpath && n->type->checkpoint) {
+				ns_ref(n);
+				nodes[i++] = n;
+			}
+		}
+	}
+	ipc_mutex_unlock(&fs->ns_lock);
+	if (!nodes)
+		return -ENOMEM;
+	while (i > 0) {
+		n = nodes[--i];
+		store_begin(&n->so);
+		if (rc == 0 && !n->dead)
+			rc = checkpoint_node(n, k);
+		store_end(&n->so);
+		ns_unref(n);
+	}
+	free(nodes);
+	return rc;
+}
+
+/* A checkpoint's times of n: "ASEC ANSEC MSEC MNSEC CSEC CNSEC" (the operations before it
+ * moved them to when they ran). */
+static void set_times(struct node *n, const struct cluster_op *op)
+{
+	char text[96];
+	long long sec[3];
+	long nsec[3];
+
+	if (op->len >= sizeof(text))
+		return;
+	memcpy(text, op->data, op->len);
+	text[op->len] = '\0';
+	if (sscanf(text, "%lld %ld %lld %ld %lld %ld", &sec[0], &nsec[0], &sec[1], &nsec[1],
+		   &sec[2], &nsec[2]) != 6)
+		return;
+	store_begin(&n->so);
+	n->atime = (struct timespec){ .tv_sec = (time_t)sec[0], .tv_nsec = nsec[0] };
+	n->mtime = (struct timespec){ .tv_sec = (time_t)sec[1], .tv_nsec = nsec[1] };
+	n->ctime = (struct timespec){ .tv_sec = (time_t)sec[2], .tv_nsec = nsec[2] };
+	store_commit(&n->so, NULL);
 }
 
 /* ---- the names ---- */
@@ -666,7 +806,10 @@ static void on_op(void *ctx, const struct cluster_op *op)
 	if (n)
 		ns_ref(n);
 	ipc_mutex_unlock(&fs->ns_lock);
-	if (op->kind == CLUSTER_OP_CANCEL) {
+	if (op->kind == CLUSTER_OP_TIMES) {
+		if (n)
+			set_times(n, op);
+	} else if (op->kind == CLUSTER_OP_CANCEL) {
 		if (n)
 			unqueue(n, op->host, op->id, -EINTR, &op->time);
 	} else if (op->kind == CLUSTER_OP_CLOSE) {
@@ -692,20 +835,30 @@ static void on_failed(void *ctx, uint64_t id, int rc)
 		park_answer(p, rc);
 }
 
+/* The replica cannot be kept in step (cluster_face.lost): leave as on SIGTERM (callers get EIO,
+ * the mount goes); a restart joins afresh. */
+static void on_lost(void *ctx)
+{
+	(void)ctx;
+	kill(getpid(), SIGTERM);
+}
+
 int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsigned ttl,
-		 unsigned timeout_s)
+		 unsigned timeout_s, unsigned compact)
 {
 	const struct cluster_face face = { .ctx = fs,
 					   .name_put = on_name_put,
 					   .name_del = on_name_del,
 					   .op = on_op,
-					   .failed = on_failed };
+					   .failed = on_failed,
+					   .checkpoint = on_checkpoint,
+					   .lost = on_lost };
 	int rc;
 
 	ipc_mutex_init(&fs->pend_lock, 0);
 	for (size_t i = 0; i < IPCFS_PEND_BUCKETS; i++)
 		list_init(&fs->pend[i]);
-	rc = cluster_open(endpoints, name, ttl, timeout_s, &face, &fs->cluster);
+	rc = cluster_open(endpoints, name, ttl, timeout_s, compact, &face, &fs->cluster);
 	if (rc == -EINVAL)
 		fprintf(stderr,
 			"ipcfs: bad -o etcd=%s or -o cluster=%s (URLs joined by '+'; a "

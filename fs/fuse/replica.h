@@ -33,12 +33,14 @@ struct copen {
 	struct list_head link; /* in its node's copens until closed; inside a step on the node */
 	bool handle;	       /* a handle of this daemon still points to it; inside a step */
 	bool closed;	       /* closed (its daemon's GONE) while the handle lives; ditto */
+	bool known;	       /* an operation through it was applied here (a checkpoint
+				* writes only these); ditto */
 };
 
 /* replica_open - -o etcd=...: connect (before the daemon forks; nothing started). Returns 0 or
  * -errno, with a message on stderr. */
 int replica_open(struct ipcfs *fs, const char *endpoints, const char *name, unsigned ttl,
-		 unsigned timeout_s);
+		 unsigned timeout_s, unsigned compact);
 /* replica_join - join the cluster and mirror its tree, before the mount (no thread started, so
  * before the fork too). Returns 0 or -errno, with a message on stderr. */
 int replica_join(struct ipcfs *fs);
@@ -98,6 +100,25 @@ void replica_queued(struct node *n, struct waiter *w);
  * else w leaves the cluster list. Returns true when w was a ghost (gone now). inside a step on
  * w's node. */
 bool replica_unqueued(struct waiter *w, int rc);
+
+/*
+ * Checkpoints (store/cluster.h, "Compaction"): a type's checkpoint hook writes its object's
+ * state as operations that rebuild it on an empty replica, with these.
+ * replica_ckpt_op - op set to an operation on n (path, incarnation, time n's mtime) of kind
+ * and arg, from nobody (host 0: no daemon's).
+ * replica_ckpt_waiter - op set to what waiter w of n waits for, as its daemon submitted it
+ * (host, id, pid, since, kind, arg, and the open it came through).
+ * replica_ckpt_open - op set to kind and arg through open c (its daemon, id and opener).
+ * replica_ckpt_queue - add to k the waiters of queue, each as replica_ckpt_waiter says, in
+ * order: 0 or -ENOMEM.
+ * replica_open_id - the cluster's id of open mo (a copen's).
+ */
+void replica_ckpt_op(struct node *n, uint32_t kind, uint64_t arg, struct cluster_op *op);
+void replica_ckpt_waiter(struct node *n, const struct waiter *w, struct cluster_op *op);
+void replica_ckpt_open(struct node *n, const struct copen *c, uint32_t kind, uint64_t arg,
+		       struct cluster_op *op);
+int replica_ckpt_queue(struct node *n, const struct list_head *queue, struct cluster_ckpt *k);
+uint64_t replica_open_id(const struct model_open *mo);
 
 /* replica_make - make dir/name in the cluster and here (mknod, mkdir, create). 0 with *out
  * the node (a reference), or -errno. */

@@ -330,6 +330,41 @@ static void sem_apply(struct node *n, const struct cluster_op *op, struct parked
 	replica_settle(n, w, rc, &after);
 }
 
+/* Cluster mode: the semaphore as operations that rebuild it (objtype.checkpoint): each
+ * holder's units put and taken by it (so that the count never passes what it was), the rest
+ * of the count, the pause, then the waiters in their order. */
+static int sem_checkpoint(struct node *n, struct cluster_ckpt *k)
+{
+	struct msem *s = sem_of(n);
+	struct cluster_op op;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < s->nholders && rc == 0; i++) {
+		const struct msem_holder *h = &s->holders[i];
+
+		replica_ckpt_op(n, SEM_OP_V, h->units, &op);
+		if ((rc = cluster_ckpt_add(k, &op)) != 0)
+			break;
+		replica_ckpt_op(n, SEM_WRITE_P, h->units, &op);
+		op.host = h->host;
+		op.pid = h->tid;
+		op.time = h->since;
+		op.flags = CLUSTER_OP_NONBLOCK;
+		rc = cluster_ckpt_add(k, &op);
+	}
+	if (rc == 0 && s->count) {
+		replica_ckpt_op(n, SEM_OP_V, s->count, &op);
+		rc = cluster_ckpt_add(k, &op);
+	}
+	if (rc == 0 && s->paused) {
+		replica_ckpt_op(n, SEM_OP_PAUSE, 1, &op);
+		rc = cluster_ckpt_add(k, &op);
+	}
+	if (rc == 0)
+		rc = replica_ckpt_queue(n, &s->pq, k);
+	return rc ? rc : replica_ckpt_queue(n, &s->zq, k);
+}
+
 /* Cluster mode: a ghost holds nothing; the units an orphan took go back. */
 static void sem_handed(struct node *n, struct waiter *w, bool give_back)
 {
@@ -356,5 +391,6 @@ const struct objtype sem_type = {
 	.inspect = sem_inspect,
 	.apply = sem_apply,
 	.handed = sem_handed,
+	.checkpoint = sem_checkpoint,
 	.direct_io = true,
 };

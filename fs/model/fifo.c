@@ -260,6 +260,41 @@ static int need_ring(struct mfifo *f)
 	return 0;
 }
 
+size_t mfifo_peek(const struct mfifo *f, size_t off, void *buf, size_t n)
+{
+	return f->ring ? ipc_ring_peek(f->ring, off, buf, n) : 0;
+}
+
+int mfifo_restore(struct mfifo *f, const void *data, size_t len)
+{
+	bool force = f->force;
+	int rc;
+
+	if (len > f->capacity - mfifo_used(f))
+		return -ENOSPC;
+	f->force = true; /* what the log says is there must be here */
+	rc = need_ring(f);
+	f->force = force;
+	if (rc)
+		return rc;
+	return ipc_ring_trywrite(f->ring, data, len) == (ssize_t)len ? 0 : -ENOSPC;
+}
+
+uint64_t mfifo_open_flags(const struct mfifo *f, const struct model_open *op)
+{
+	uint64_t flags = op->state[FIFO_FLAGS];
+
+	if (op->state[FIFO_GEN] != f->writer_gen)
+		flags |= FIFO_SAW_WRITER; /* a writer opened after it */
+	return flags;
+}
+
+void mfifo_open_restore(const struct mfifo *f, struct model_open *op, uint64_t flags)
+{
+	op->state[FIFO_GEN] = f->writer_gen;
+	op->state[FIFO_FLAGS] = flags & (FIFO_SAW_WRITER | FIFO_RECEIVED);
+}
+
 /* How many of rest bytes the waiting reads would take, handed to them directly. */
 static size_t readers_take(const struct mfifo *f, size_t rest)
 {

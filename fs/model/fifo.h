@@ -125,6 +125,20 @@ void mfifo_kill(struct mfifo *f, int err, struct model_waker *wk);
  */
 struct ipc_ring *mfifo_trim(struct mfifo *f);
 
+/*
+ * Checkpoints (cluster mode: a replica's state written to the log as operations that rebuild
+ * it, see store/cluster.h). mfifo_peek - copy up to n buffered bytes from the off-th on into
+ * buf without taking them; returns how many (0 past the end). mfifo_restore - append len
+ * bytes to the buffer, charged even past the budget, waking nobody: 0 or -ENOMEM (nothing
+ * appended), -ENOSPC (more than the capacity holds). mfifo_open_flags - what op's "seen a
+ * writer" is now, as flags for mfifo_open_restore, which makes op (opened with mfifo_open)
+ * have seen one or not as those flags say, whatever opens follow.
+ */
+size_t mfifo_peek(const struct mfifo *f, size_t off, void *buf, size_t n);
+int mfifo_restore(struct mfifo *f, const void *data, size_t len);
+uint64_t mfifo_open_flags(const struct mfifo *f, const struct model_open *op);
+void mfifo_open_restore(const struct mfifo *f, struct model_open *op, uint64_t flags);
+
 /* mfifo_used - the bytes buffered. */
 uint32_t mfifo_used(const struct mfifo *f);
 

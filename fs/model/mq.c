@@ -163,6 +163,35 @@ static struct mmq_msg *dequeue(struct mmq *q)
 	return m;
 }
 
+int mmq_for_each(const struct mmq *q, int (*fn)(const struct mmq_msg *m, void *ctx), void *ctx)
+{
+	for (int p = MQ_PRIOS - 1; p >= 0; p--) {
+		const struct mmq_msg *m = q->tail[p];
+
+		if (!m)
+			continue;
+		do {
+			int rc;
+
+			m = m->next; /* the head first: the tail points at it */
+			if ((rc = fn(m, ctx)) != 0)
+				return rc;
+		} while (m != q->tail[p]);
+	}
+	return 0;
+}
+
+void mmq_restore(struct mmq *q, struct mmq_msg *m)
+{
+	enqueue(q, m);
+}
+
+void mmq_open_restore(struct model_open *op, struct mmq_msg *m, uint64_t off)
+{
+	op->state[MMQ_MSG] = (uintptr_t)m;
+	op->state[MMQ_OFF] = off;
+}
+
 void mmq_fini(struct mmq *q)
 {
 	while (q->nonempty)

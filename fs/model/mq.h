@@ -95,6 +95,19 @@ int mmq_msg_new(struct mmq *q, const struct model_open *op, const void *buf, siz
 int mmq_msg_make(struct mmq *q, unsigned prio, const void *buf, size_t size, bool force,
 		 struct mmq_msg **out);
 
+/*
+ * Checkpoints (cluster mode: a replica's state written to the log as operations that rebuild
+ * it, see store/cluster.h). mmq_for_each - fn(m, ctx) for every queued message in the order
+ * receives take them, stopping at the first nonzero answer, which it returns (0: all seen).
+ * mmq_restore - append m (made with mmq_msg_make) at the end of its priority's messages,
+ * past user.max_msgs if need be, waking nobody: a checkpoint's messages, in mmq_for_each's
+ * order, rebuild the queue (its waiters come after). mmq_open_restore - op reads m (NULL:
+ * none) with off of its bytes returned (MMQ_EOM: all, none left), as it did at the checkpoint.
+ */
+int mmq_for_each(const struct mmq *q, int (*fn)(const struct mmq_msg *m, void *ctx), void *ctx);
+void mmq_restore(struct mmq *q, struct mmq_msg *m);
+void mmq_open_restore(struct model_open *op, struct mmq_msg *m, uint64_t off);
+
 /* mmq_msg_free - give m (NULL: nothing) back to the budget and free it. No lock needed. */
 void mmq_msg_free(struct mmq *q, struct mmq_msg *m);
 

@@ -21,6 +21,18 @@
  *   l/HOST/SEQ        one operation, written once and never changed (cluster_op, below).
  *                     The opens of a daemon (mutex holders, queue readers) are named in the
  *                     operations by (HOST, open id), and closed by a CLOSE or a GONE.
+ *   c                 the newest checkpoint: "REV HOST N", then a line "HOST SEQ" per daemon
+ *                     (the last of its operations the checkpoint has applied).
+ * and beside them, outside what the daemons watch, under /ipcfs/CLUSTER:s/:
+ *   REV-HOST/I        the checkpoint HOST took of its replica at revision REV: N operations
+ *                     that rebuild on an empty replica every object's state as it was then.
+ *
+ * Compaction: every `compact` operations one daemon (the registered one with the lowest id)
+ * takes a checkpoint between two revisions, writes it, points c at it, then deletes the log it
+ * covers and the checkpoint before; etcd's history is compacted a while later
+ * (CLUSTER_HISTORY_S). A daemon starting reads c, the checkpoint, then the log after it. An
+ * operation is applied only if its SEQ is above the last one applied of its daemon: a write
+ * retried after its first attempt landed and was compacted away cannot land twice.
  *
  * Exactly once: an operation is a key of its own, written by a transaction that requires it
  * not to exist yet. A write whose answer was lost is retried as the same key: if the first
@@ -50,6 +62,8 @@ enum {
 				     * are closed */
 	CLUSTER_OP_CLOSE,	    /* the open (host, open) is closed (its last close, or its
 				     * holder died): what it held is released */
+	CLUSTER_OP_TIMES,	    /* a checkpoint's: the object's atime, mtime and ctime, as
+				     * data "SEC NSEC" three times */
 };
 
 /* Flags of an operation. */
@@ -73,6 +87,14 @@ struct cluster_op {
 	size_t len;
 };
 
+/* A checkpoint being taken (cluster_face.checkpoint). */
+struct cluster_ckpt;
+
+/* cluster_ckpt_add - op is the checkpoint's next operation: applied in this order to an empty
+ * replica, the checkpoint's operations rebuild the state the face has now. Every field is
+ * kept as given (a waiter's host, id, pid, time). 0 or -ENOMEM. */
+int cluster_ckpt_add(struct cluster_ckpt *k, const struct cluster_op *op);
+
 /* What the cluster reports to the face. Called in revision order, one at a time. */
 struct cluster_face {
 	void *ctx;
@@ -86,30 +108,39 @@ struct cluster_face {
 	/* an operation submitted with id could not be written in time: answer it rc (-EIO);
 	 * it has no effect (but see "Exactly once" above). Not called in revision order. */
 	void (*failed)(void *ctx, uint64_t id, int rc);
+	/* write every object's state as operations (cluster_ckpt_add) that rebuild it. Called
+	 * on the watch's thread between two revisions: everything up to the last one reported
+	 * has been applied, nothing after it. 0, or -errno: no checkpoint this time. */
+	int (*checkpoint)(void *ctx, struct cluster_ckpt *k);
+	/* this replica fell behind what etcd keeps (its history was compacted past it): it can
+	 * no longer be kept in step, and the daemon must leave (a restart joins afresh) */
+	void (*lost)(void *ctx);
 };
 
 /*
  * cluster_open - a daemon of cluster name on the etcd members of endpoints ("URL+URL"),
- * leases of ttl seconds, every etcd call bounded by timeout_s. Checks that a member answers
+ * leases of ttl seconds, every etcd call bounded by timeout_s, a checkpoint every compact
+ * operations (0: never; see Compaction above). Checks that a member answers
  * (so that a wrong address fails here, before the mount is made) but starts nothing: no
  * thread, so it may be called before the daemon forks. Returns 0 with *out set, or -EINVAL
  * (a malformed endpoint list or name), -EIO (no member answered), -ENOMEM.
  */
 int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned timeout_s,
-		 const struct cluster_face *face, struct cluster **out);
+		 unsigned compact, const struct cluster_face *face, struct cluster **out);
 
 /*
- * cluster_join - replay the cluster's state to the face (every name, then every operation in
- * order) on the calling thread, then take a lease and register this daemon. Starts no thread,
- * so it runs before the daemon forks and mounts: a cluster it cannot join is an error of the
- * command, not a mount that vanishes. Returns 0 or -EIO, -ENOMEM (the lease given back).
+ * cluster_join - replay the cluster's state to the face (every name, then the newest
+ * checkpoint's operations, then every operation of the log after it, in order) on the calling
+ * thread, then take a lease and register this daemon. Starts no thread, so it runs before the
+ * daemon forks and mounts: a cluster it cannot join is an error of the command, not a mount
+ * that vanishes. Returns 0 or -EIO, -ENOMEM (the lease given back).
  */
 int cluster_join(struct cluster *c);
 
 /*
  * cluster_start - after cluster_join (soon: the lease runs): start the threads that keep the
- * lease, write submitted operations (the replay's first) and watch for changes from where the
- * replay read. Returns 0 or -EAGAIN (nothing running, the lease given back).
+ * lease, write submitted operations (the replay's first), write checkpoints and watch for
+ * changes from where the replay read. Returns 0 or -EAGAIN (nothing running, the lease given back).
  */
 int cluster_start(struct cluster *c);
 

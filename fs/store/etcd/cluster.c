@@ -15,9 +15,16 @@
  *   a daemon's operations stay in the order it submitted them.
  * - Operations queued while etcd is unreachable are not sent after their deadline: EIO, and
  *   nothing written.
+ * - Checkpoints (cluster.h, "Compaction"): the watch's thread takes one between two revisions
+ *   (the face encodes its replica into a struct cluster_ckpt, in memory); the compactor thread
+ *   writes it, points c at it, and deletes what it replaces. Only the registered daemon with
+ *   the lowest id takes them; should two think they are it, the pointer's compare lets one
+ *   win, and a checkpoint whose keys another deleted cannot be pointed at (its first key is
+ *   compared too).
  *
- * Locking: c->lock protects the queue, the sequence number, the doubtful keys and stop. No
- * etcd call is made holding it.
+ * Locking: c->lock protects the queue, the sequence number, the doubtful keys, the members,
+ * the checkpoint handed to the compactor and stop. No etcd call is made holding it. The
+ * applied operations per daemon (c->seen) are the watch's (the replay's before it starts).
  */
 #include "store/cluster.h"
 #include "store/etcd/etcd.h"
@@ -45,14 +52,37 @@
 /* keys per range call of a replay: each call must come back within etcd_timeout (a write is at
  * most 128 KiB, a message 1020 KiB) */
 #define CLUSTER_PAGE 64
-#define CLUSTER_RETRY_MS 50  /* between attempts while etcd does not answer */
-#define CLUSTER_NAME_MAX 64  /* -o cluster= */
-#define CLUSTER_KEY_MAX 4200 /* prefix + "n/" + a path (PATH_MAX) */
+#define CLUSTER_RETRY_MS 50 /* between attempts while etcd does not answer */
+/* etcd's history is compacted to the newest checkpoint at least this old: a daemon whose watch
+ * lags further behind cannot be kept in step (cluster_face.lost) */
+#define CLUSTER_HISTORY_S 60
+#define CLUSTER_CKPT_KEEP 16   /* checkpoints remembered for that (one a few seconds at most) */
+#define CLUSTER_REPLAY_TRIES 5 /* a replay that raced a new checkpoint starts over */
+#define CKPT_DIR "%016" PRIx64 "-%016" PRIx64 "/" /* a checkpoint's keys: REV-HOST/I */
+#define CLUSTER_NAME_MAX 64			  /* -o cluster= */
+#define CLUSTER_KEY_MAX 4200			  /* prefix + "n/" + a path (PATH_MAX) */
 
 /* A daemon of the cluster and its host's name (h/HOST), for inspection. */
 struct member {
 	uint64_t host;
 	char label[CLUSTER_LABEL_MAX];
+};
+
+/* The last operation applied of one daemon (l/HOST/SEQ). */
+struct seen {
+	uint64_t host;
+	uint64_t seq;
+	bool gone; /* its GONE was applied: all its keys go at the next checkpoint */
+};
+
+/* A checkpoint taken, to be written by the compactor. */
+struct cluster_ckpt {
+	int64_t rev; /* of the replica it encodes */
+	char **vals; /* the operations, encoded (op_encode) */
+	size_t *lens;
+	size_t n, cap;
+	struct seen *seen; /* the last operation applied of each daemon, at rev */
+	size_t nseen;
 };
 
 /* One submitted operation, its key and value built at submission. */
@@ -89,8 +119,21 @@ struct cluster {
 	struct member *members; /* the registered daemons, as the log has shown them */
 	size_t nmembers, members_cap;
 	bool stop;
-	pthread_t sender, keeper;
+	pthread_t sender, keeper, compactor;
 	bool running;
+
+	/* checkpoints */
+	char sprefix[CLUSTER_NAME_MAX + 16]; /* "/ipcfs/NAME:s/": not under prefix, not watched */
+	size_t splen;
+	unsigned compact;    /* operations between checkpoints, 0 never; immutable */
+	uint64_t since_ckpt; /* operations applied since the last one; the watch's */
+	struct seen *seen;   /* the last operation applied of each daemon; the watch's */
+	size_t nseen, seen_cap;
+	struct cluster_ckpt *ckpt;	      /* taken, for the compactor; c->lock */
+	bool ckpt_busy;			      /* the compactor is writing one; c->lock */
+	int64_t ckpt_revs[CLUSTER_CKPT_KEEP]; /* checkpoints written (the compactor's) */
+	int64_t ckpt_ms[CLUSTER_CKPT_KEEP];   /* when, CLOCK_MONOTONIC */
+	size_t nckpt;
 };
 
 static int64_t now_ms(void)
@@ -101,21 +144,44 @@ static int64_t now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* prefix + the parts, into buf (CLUSTER_KEY_MAX). Returns its length, or 0 when too long. */
+/* pre (plen bytes) + the parts, into buf (CLUSTER_KEY_MAX). Returns its length, or 0 when too
+ * long. */
+static size_t vmake(char *buf, const char *pre, size_t plen, const char *fmt, va_list ap)
+{
+	int len;
+
+	memcpy(buf, pre, plen);
+	len = vsnprintf(buf + plen, CLUSTER_KEY_MAX - plen, fmt, ap);
+	if (len < 0 || (size_t)len >= CLUSTER_KEY_MAX - plen)
+		return 0;
+	return plen + (size_t)len;
+}
+
+/* A key of the cluster (make_key) or of its checkpoints (make_skey): as vmake. */
 static size_t make_key(const struct cluster *c, char *buf, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static size_t make_key(const struct cluster *c, char *buf, const char *fmt, ...)
 {
 	va_list ap;
-	int len;
+	size_t len;
 
-	memcpy(buf, c->prefix, c->plen);
 	va_start(ap, fmt);
-	len = vsnprintf(buf + c->plen, CLUSTER_KEY_MAX - c->plen, fmt, ap);
+	len = vmake(buf, c->prefix, c->plen, fmt, ap);
 	va_end(ap);
-	if (len < 0 || (size_t)len >= CLUSTER_KEY_MAX - c->plen)
-		return 0;
-	return c->plen + (size_t)len;
+	return len;
+}
+
+static size_t make_skey(const struct cluster *c, char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static size_t make_skey(const struct cluster *c, char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	len = vmake(buf, c->sprefix, c->splen, fmt, ap);
+	va_end(ap);
+	return len;
 }
 
 static void qop_free(struct qop *q)
@@ -233,6 +299,31 @@ void cluster_host_label(struct cluster *c, uint64_t host, char *buf, size_t len)
 	ipc_mutex_unlock(&c->lock);
 }
 
+/* The entry of daemon host in c->seen, made if need be (NULL: out of memory). */
+static struct seen *seen_of(struct cluster *c, uint64_t host)
+{
+	for (size_t i = 0; i < c->nseen; i++)
+		if (c->seen[i].host == host)
+			return &c->seen[i];
+	if (c->nseen == c->seen_cap) {
+		size_t cap = c->seen_cap ? 2 * c->seen_cap : 16;
+		struct seen *bigger = realloc(c->seen, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return NULL;
+		c->seen = bigger;
+		c->seen_cap = cap;
+	}
+	c->seen[c->nseen] = (struct seen){ .host = host };
+	return &c->seen[c->nseen++];
+}
+
+/* The daemon and sequence number of log key k (after the prefix): 0 or -EINVAL. */
+static int log_key(const char *k, uint64_t *host, uint64_t *seq)
+{
+	return sscanf(k, "l/%16" SCNx64 "/%16" SCNx64, host, seq) == 2 ? 0 : -EINVAL;
+}
+
 /* One change under the prefix, at revision rev: to the face. Replay and watch alike. */
 static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
 {
@@ -260,13 +351,23 @@ static void apply_kv(struct cluster *c, const struct etcd_kv *kv, int64_t rev)
 	} else if (strncmp(k, "l/", 2) == 0 && !deleted && kv->version == 1 &&
 		   strcmp(kv->value, "x") != 0) {
 		struct cluster_op op;
+		uint64_t host, seq;
+		struct seen *e;
 
-		if (op_decode(kv->value, kv->value_len, &op) != 0) {
+		if (log_key(k, &host, &seq) != 0 || op_decode(kv->value, kv->value_len, &op) != 0) {
 			fprintf(stderr, "ipcfs: cluster: malformed operation at %s\n", kv->key);
 			return;
 		}
+		e = seen_of(c, host);
+		if (e && seq <= e->seq)
+			return; /* a retry of one applied before and compacted away since */
+		if (e)
+			e->seq = seq;
+		if (op.kind == CLUSTER_OP_GONE && (e = seen_of(c, op.arg)) != NULL)
+			e->gone = true;
 		op.rev = rev;
 		c->face.op(c->face.ctx, &op);
+		c->since_ckpt++;
 	}
 }
 
@@ -281,19 +382,111 @@ static void caught_up_to(struct cluster *c, int64_t rev)
 	ipc_mutex_unlock(&c->lock);
 }
 
+/* ---- checkpoints ---- */
+
+int cluster_ckpt_add(struct cluster_ckpt *k, const struct cluster_op *op)
+{
+	char *v;
+	size_t len;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		char **vals = realloc(k->vals, cap * sizeof(*vals));
+		size_t *lens;
+
+		if (!vals)
+			return -ENOMEM;
+		k->vals = vals;
+		lens = realloc(k->lens, cap * sizeof(*lens));
+		if (!lens)
+			return -ENOMEM;
+		k->lens = lens;
+		k->cap = cap;
+	}
+	v = op_encode(op, &len);
+	if (!v)
+		return -ENOMEM;
+	k->vals[k->n] = v;
+	k->lens[k->n++] = len;
+	return 0;
+}
+
+static void ckpt_free(struct cluster_ckpt *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n; i++)
+		free(k->vals[i]);
+	free(k->vals);
+	free(k->lens);
+	free(k->seen);
+	free(k);
+}
+
+/* Is it this daemon's turn to take checkpoints (the registered one with the lowest id)?
+ * c->lock. */
+static bool ckpt_mine(const struct cluster *c)
+{
+	bool registered = false;
+
+	for (size_t i = 0; i < c->nmembers; i++) {
+		if (c->members[i].host < c->host)
+			return false;
+		registered |= c->members[i].host == c->host;
+	}
+	return registered;
+}
+
+/* On the watch's thread, between two revisions (everything up to c->applied applied): take a
+ * checkpoint if one is due and the compactor is free, and hand it over. */
+static void ckpt_take(struct cluster *c)
+{
+	struct cluster_ckpt *k;
+	bool due;
+	size_t kept = 0;
+
+	ipc_mutex_lock(&c->lock);
+	due = !c->ckpt_busy && ckpt_mine(c);
+	ipc_mutex_unlock(&c->lock);
+	if (!due || !(k = calloc(1, sizeof(*k))))
+		return;
+	k->rev = c->applied; /* written by this thread only */
+	k->seen = malloc((c->nseen + 1) * sizeof(*k->seen));
+	if (!k->seen || c->face.checkpoint(c->face.ctx, k) != 0) {
+		ckpt_free(k); /* out of memory: the next operation tries again */
+		return;
+	}
+	memcpy(k->seen, c->seen, c->nseen * sizeof(*k->seen));
+	k->nseen = c->nseen;
+	/* the daemons gone leave the table: the checkpoint deletes all their keys */
+	for (size_t i = 0; i < c->nseen; i++)
+		if (!c->seen[i].gone)
+			c->seen[kept++] = c->seen[i];
+	c->nseen = kept;
+	c->since_ckpt = 0;
+	ipc_mutex_lock(&c->lock);
+	c->ckpt = k;
+	c->ckpt_busy = true;
+	ipc_cond_notify(&c->cond, INT32_MAX);
+	ipc_mutex_unlock(&c->lock);
+}
+
 static void watch_fn(void *ctx, const struct etcd_kv *ev, int64_t rev)
 {
 	struct cluster *c = ctx;
 
 	if (!ev) {
-		/* Only an operator's compaction can do this (the daemons never compact): the
-		 * changes in between are lost to this replica. */
+		/* a daemon watching this far behind is past what etcd keeps (CLUSTER_HISTORY_S, or
+		 * an operator's compaction): the changes in between are lost to this replica */
 		fprintf(stderr,
-			"ipcfs: cluster: etcd compacted the log past this daemon's "
-			"replica (revision %" PRId64 "): restart it\n",
+			"ipcfs: cluster: etcd compacted its history past this daemon's "
+			"replica (revision %" PRId64 "): leaving; a restart joins afresh\n",
 			rev);
+		c->face.lost(c->face.ctx);
 		return;
 	}
+	if (c->compact && c->since_ckpt >= c->compact && rev > c->applied)
+		ckpt_take(c);
 	apply_kv(c, ev, rev);
 	caught_up_to(c, rev);
 }
@@ -325,30 +518,85 @@ static bool host_in(const uint64_t *alive, size_t n, uint64_t host)
 	return false;
 }
 
+/* Add host to list (n of them, room for it) unless it is there, or 0 (a checkpoint's own). */
+static void host_add(uint64_t *list, size_t *n, uint64_t host)
+{
+	if (host && !host_in(list, *n, host))
+		list[(*n)++] = host;
+}
+
+/* What c points at: "REV HOST N" and a line "HOST SEQ" per daemon. */
+struct pointer {
+	int64_t rev; /* 0: no checkpoint */
+	uint64_t host;
+	size_t n;
+	const char *daemons; /* the lines after the first, in the pointer's value */
+};
+
+static int parse_pointer(const char *value, struct pointer *p)
+{
+	int at = -1;
+
+	if (sscanf(value, "%" SCNd64 " %" SCNx64 " %zu%n", &p->rev, &p->host, &p->n, &at) != 3 ||
+	    at < 0 || p->rev <= 0)
+		return -EINVAL;
+	p->daemons = value + at;
+	return 0;
+}
+
 /*
  * Replay the cluster as it is at one revision: every name (in key order, so a directory before
- * what is in it), then every operation in revision order; then append a GONE for each daemon
- * that appears in the log but is not registered (it died while nobody watched). Returns the
- * revision read, or -EIO, -ENOMEM.
+ * what is in it), then the checkpoint c points at, then every operation after it in revision
+ * order; then append a GONE for each daemon that appears in them but is not registered (it
+ * died while nobody watched). Reads everything before it reports anything. Returns the
+ * revision read, or -EAGAIN (a newer checkpoint replaced the one read meanwhile: read again),
+ * -EIO, -EINVAL (a revision compacted meanwhile), -ENOMEM.
  */
 static int64_t replay(struct cluster *c)
 {
-	char end[sizeof(c->prefix)];
-	size_t elen = etcd_prefix_end(c->prefix, c->plen, end);
-	struct etcd_kvs all;
+	char end[sizeof(c->prefix)], dir[CLUSTER_KEY_MAX], dend[CLUSTER_KEY_MAX];
+	size_t elen = etcd_prefix_end(c->prefix, c->plen, end), dlen, delen;
+	struct etcd_kvs all, ck = { 0 };
+	struct pointer ptr = { 0 };
 	const struct etcd_kv **ops = NULL;
-	uint64_t *alive = NULL, *dead = NULL;
-	size_t nops = 0, nalive = 0, ndead = 0;
+	uint64_t *alive = NULL, *hosts = NULL;
+	size_t nops = 0, nalive = 0, nhosts = 0, max;
 	int64_t rc;
 
 	rc = etcd_range_all(c->etcd, c->prefix, c->plen, elen ? end : "\0", elen ? elen : 1,
 			    CLUSTER_PAGE, &all);
 	if (rc < 0)
 		return rc;
-	ops = calloc(all.n + 1, sizeof(*ops));
-	alive = calloc(all.n + 1, sizeof(*alive));
-	dead = calloc(all.n + 1, sizeof(*dead));
-	if (!ops || !alive || !dead) {
+	for (size_t i = 0; i < all.n; i++) {
+		const struct etcd_kv *kv = &all.kvs[i];
+
+		if (kv->key_len == c->plen + 1 && kv->key[c->plen] == 'c' &&
+		    parse_pointer(kv->value, &ptr) != 0) {
+			fprintf(stderr, "ipcfs: cluster: malformed checkpoint pointer %s\n",
+				kv->value);
+			rc = -EIO;
+			goto out;
+		}
+	}
+	if (ptr.rev) {
+		/* immutable once pointed at; deleted only once another is pointed at */
+		dlen = make_skey(c, dir, CKPT_DIR, ptr.rev, ptr.host);
+		delen = etcd_prefix_end(dir, dlen, dend);
+		rc = etcd_range_all(c->etcd, dir, dlen, dend, delen, CLUSTER_PAGE, &ck);
+		if (rc < 0)
+			goto out;
+		if (ck.n != ptr.n) {
+			rc = -EAGAIN;
+			goto out;
+		}
+	}
+	max = all.n + ck.n + 1;
+	for (const char *nl = ptr.daemons; nl && (nl = strchr(nl, '\n')) != NULL; nl++)
+		max++;
+	ops = calloc(max, sizeof(*ops));
+	alive = calloc(max, sizeof(*alive));
+	hosts = calloc(max, sizeof(*hosts));
+	if (!ops || !alive || !hosts) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -365,19 +613,53 @@ static int64_t replay(struct cluster *c)
 		else if (strncmp(k, "l/", 2) == 0)
 			ops[nops++] = kv;
 	}
+	/* the checkpoint: its daemons' last operations, then its own (in key order) */
+	for (const char *line = ptr.daemons; line && *line;) {
+		uint64_t host, seq;
+		struct seen *e;
+
+		if (sscanf(line, " %" SCNx64 " %" SCNu64, &host, &seq) == 2 &&
+		    (e = seen_of(c, host)) != NULL) {
+			e->seq = seq;
+			host_add(hosts, &nhosts, host);
+		}
+		line = strchr(line + 1, '\n');
+	}
+	for (size_t i = 0; i < ck.n; i++) {
+		struct cluster_op op;
+
+		if (op_decode(ck.kvs[i].value, ck.kvs[i].value_len, &op) != 0) {
+			fprintf(stderr, "ipcfs: cluster: malformed operation at %s\n",
+				ck.kvs[i].key);
+			continue;
+		}
+		op.rev = ptr.rev;
+		c->face.op(c->face.ctx, &op);
+		host_add(hosts, &nhosts, op.host);
+	}
 	qsort(ops, nops, sizeof(*ops), by_revision);
 	for (size_t i = 0; i < nops; i++) {
-		uint64_t host;
+		uint64_t host, seq;
 
+		if (log_key(ops[i]->key + c->plen, &host, &seq) != 0)
+			continue;
+		if (ops[i]->mod_rev <= ptr.rev) {
+			/* left by a checkpoint that did not finish deleting: the next one does */
+			struct seen *e = seen_of(c, host);
+
+			if (e && !host_in(hosts, nhosts, host)) {
+				e->gone = true;
+				e->seq = seq > e->seq ? seq : e->seq;
+			}
+			continue;
+		}
 		apply_kv(c, ops[i], ops[i]->mod_rev);
-		if (sscanf(ops[i]->key + c->plen + 2, "%" SCNx64, &host) == 1 &&
-		    !host_in(alive, nalive, host) && !host_in(dead, ndead, host))
-			dead[ndead++] = host;
+		host_add(hosts, &nhosts, host);
 	}
-	for (size_t i = 0; i < ndead; i++) {
-		struct cluster_op gone = { .path = "", .kind = CLUSTER_OP_GONE, .arg = dead[i] };
+	for (size_t i = 0; i < nhosts; i++) {
+		struct cluster_op gone = { .path = "", .kind = CLUSTER_OP_GONE, .arg = hosts[i] };
 
-		if (cluster_submit(c, &gone) != 0) {
+		if (!host_in(alive, nalive, hosts[i]) && cluster_submit(c, &gone) != 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
@@ -386,8 +668,9 @@ static int64_t replay(struct cluster *c)
 out:
 	free(ops);
 	free(alive);
-	free(dead);
+	free(hosts);
 	etcd_kvs_free(&all);
+	etcd_kvs_free(&ck);
 	return rc;
 }
 
@@ -609,6 +892,217 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
+/* ---- the compactor ---- */
+
+/* Delete the keys from key to end (NULL: every key that begins with key). Best effort: what
+ * stays is deleted by a later checkpoint, or found by a later replay. */
+static void delete_range(struct cluster *c, const char *key, size_t klen, const char *end,
+			 size_t elen)
+{
+	char e[CLUSTER_KEY_MAX];
+
+	if (!end) {
+		elen = etcd_prefix_end(key, klen, e);
+		end = e;
+	}
+	etcd_delete(c->etcd, key, klen, end, elen, NULL);
+}
+
+/* Write k's operations under dir (its REV-HOST/), CLUSTER_PAGE keys and at most
+ * CLUSTER_BATCH_BYTES per transaction. 0, -errno, or -ECANCELED (stopping). */
+static int ckpt_put_all(struct cluster *c, const struct cluster_ckpt *k, const char *dir,
+			size_t dlen)
+{
+	char(*keys)[CLUSTER_KEY_MAX] = malloc(CLUSTER_PAGE * sizeof(*keys));
+	struct etcd_op put[CLUSTER_PAGE];
+	int rc = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n && rc == 0;) {
+		struct etcd_txn t = { .success = put };
+		size_t bytes = 0;
+
+		while (i < k->n && t.nsuccess < CLUSTER_PAGE &&
+		       (t.nsuccess == 0 || bytes + k->lens[i] <= CLUSTER_BATCH_BYTES)) {
+			size_t n = t.nsuccess++;
+
+			bytes += k->lens[i];
+			put[n] = (struct etcd_op){ .kind = ETCD_OP_PUT,
+						   .key = keys[n],
+						   .key_len = make_skey(c, keys[n], "%.*s%08zx",
+									(int)(dlen - c->splen),
+									dir + c->splen, i),
+						   .value = k->vals[i],
+						   .value_len = k->lens[i] };
+			i++;
+		}
+		if (__atomic_load_n(&c->stop, __ATOMIC_RELAXED))
+			rc = -ECANCELED;
+		else if ((rc = etcd_txn(c->etcd, &t, NULL, NULL)) > 0)
+			rc = 0;
+	}
+	free(keys);
+	return rc;
+}
+
+/* The pointer's value for k: "REV HOST N", then "HOST SEQ" per daemon not gone. NULL when out
+ * of memory. */
+static char *ckpt_pointer(const struct cluster *c, const struct cluster_ckpt *k)
+{
+	char *v = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&v, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%" PRId64 " %016" PRIx64 " %zu\n", k->rev, c->host, k->n);
+	for (size_t i = 0; i < k->nseen; i++)
+		if (!k->seen[i].gone)
+			fprintf(f, "%016" PRIx64 " %" PRIu64 "\n", k->seen[i].host, k->seen[i].seq);
+	if (fclose(f) != 0) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Compact etcd's history to the newest checkpoint written at least CLUSTER_HISTORY_S ago, after
+ * recording k's. The compactor's. */
+static void history_compact(struct cluster *c, int64_t rev)
+{
+	int64_t now = now_ms(), to = 0;
+	size_t kept = 0;
+
+	if (c->nckpt == CLUSTER_CKPT_KEEP) { /* forget the oldest */
+		memmove(c->ckpt_revs, c->ckpt_revs + 1, (CLUSTER_CKPT_KEEP - 1) * sizeof(int64_t));
+		memmove(c->ckpt_ms, c->ckpt_ms + 1, (CLUSTER_CKPT_KEEP - 1) * sizeof(int64_t));
+		c->nckpt--;
+	}
+	c->ckpt_revs[c->nckpt] = rev;
+	c->ckpt_ms[c->nckpt++] = now;
+	for (size_t i = 0; i < c->nckpt; i++) {
+		if (now - c->ckpt_ms[i] >= CLUSTER_HISTORY_S * 1000) {
+			to = c->ckpt_revs[i];
+		} else {
+			c->ckpt_revs[kept] = c->ckpt_revs[i];
+			c->ckpt_ms[kept++] = c->ckpt_ms[i];
+		}
+	}
+	c->nckpt = kept;
+	if (to)
+		etcd_compact(c->etcd, to); /* -EINVAL: compacted that far already */
+}
+
+/*
+ * Write checkpoint k, point c at it (unless a newer one is there, or another daemon's won),
+ * then delete what it replaces: the other checkpoints, the log up to each daemon's last
+ * operation it applied (all of a daemon gone). Returns 0 or -errno (nothing pointed at; keys
+ * written stay until the next checkpoint deletes them).
+ */
+static int ckpt_write(struct cluster *c, struct cluster_ckpt *k)
+{
+	char ptr[CLUSTER_KEY_MAX], dir[CLUSTER_KEY_MAX], first[CLUSTER_KEY_MAX];
+	char key[CLUSTER_KEY_MAX], end[CLUSTER_KEY_MAX];
+	size_t plen = make_key(c, ptr, "c");
+	size_t dlen = make_skey(c, dir, CKPT_DIR, k->rev, c->host), elen, flen, klen;
+	struct etcd_compare cmp[2] = { { .key = ptr, .key_len = plen, .target = ETCD_VERSION } };
+	struct etcd_op put = { .kind = ETCD_OP_PUT, .key = ptr, .key_len = plen };
+	struct etcd_txn t = { .cmp = cmp, .ncmp = 1, .success = &put, .nsuccess = 1 };
+	struct etcd_kvs old;
+	int64_t old_rev = 0;
+	char *value;
+	int rc;
+
+	rc = etcd_range(c->etcd, ptr, plen, NULL, 0, 1, &old);
+	if (rc)
+		return rc;
+	if (old.n) {
+		cmp[0].target = ETCD_MOD;
+		cmp[0].number = old.kvs[0].mod_rev;
+		sscanf(old.kvs[0].value, "%" SCNd64, &old_rev);
+	}
+	etcd_kvs_free(&old);
+	if (old_rev >= k->rev)
+		return 0; /* a newer one is there (another daemon's) */
+	rc = ckpt_put_all(c, k, dir, dlen);
+	if (rc)
+		return rc;
+	value = ckpt_pointer(c, k);
+	if (!value)
+		return -ENOMEM;
+	put.value = value;
+	put.value_len = strlen(value);
+	if (k->n) {
+		/* its keys are all there (another daemon's cleanup deletes them all at once) */
+		flen = make_skey(c, first, "%.*s%08x", (int)(dlen - c->splen), dir + c->splen, 0);
+		cmp[1] = (struct etcd_compare){ .key = first,
+						.key_len = flen,
+						.target = ETCD_VERSION,
+						.result = ETCD_GREATER };
+		t.ncmp = 2;
+	}
+	rc = etcd_txn(c->etcd, &t, NULL, NULL);
+	free(value);
+	if (rc <= 0) {
+		if (rc == 0) /* another daemon's is there now */
+			delete_range(c, dir, dlen, NULL, 0);
+		return rc;
+	}
+	/* every other checkpoint: those before its directory, and those after */
+	delete_range(c, c->sprefix, c->splen, dir, dlen);
+	elen = etcd_prefix_end(dir, dlen, end);
+	if (elen) {
+		char send[sizeof(c->sprefix)];
+		size_t selen = etcd_prefix_end(c->sprefix, c->splen, send);
+
+		delete_range(c, end, elen, send, selen);
+	}
+	for (size_t i = 0; i < k->nseen; i++) {
+		const struct seen *e = &k->seen[i];
+
+		klen = make_key(c, key, "l/%016" PRIx64 "/", e->host);
+		if (e->gone) {
+			delete_range(c, key, klen, NULL, 0);
+		} else {
+			elen = make_key(c, end, "l/%016" PRIx64 "/%016" PRIx64, e->host,
+					e->seq + 1);
+			delete_range(c, key, klen, end, elen);
+		}
+	}
+	history_compact(c, k->rev);
+	return 0;
+}
+
+static void *compactor_main(void *arg)
+{
+	struct cluster *c = arg;
+
+	ipc_mutex_lock(&c->lock);
+	while (!c->stop) {
+		struct cluster_ckpt *k = c->ckpt;
+		int rc;
+
+		if (!k) {
+			ipc_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		c->ckpt = NULL;
+		ipc_mutex_unlock(&c->lock);
+		rc = ckpt_write(c, k);
+		if (rc && rc != -ECANCELED)
+			fprintf(stderr,
+				"ipcfs: cluster: checkpoint at revision %" PRId64
+				" not written: %s\n",
+				k->rev, strerror(-rc));
+		ckpt_free(k);
+		ipc_mutex_lock(&c->lock);
+		c->ckpt_busy = false;
+	}
+	ipc_mutex_unlock(&c->lock);
+	return NULL;
+}
+
 /* ---- the lease ---- */
 
 /* Register this daemon on c->lease. Returns 0 or -errno. */
@@ -671,7 +1165,7 @@ static bool good_name(const char *name)
 }
 
 int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned timeout_s,
-		 const struct cluster_face *face, struct cluster **out)
+		 unsigned compact, const struct cluster_face *face, struct cluster **out)
 {
 	struct cluster *c;
 	struct etcd_kvs probe;
@@ -683,6 +1177,9 @@ int cluster_open(const char *endpoints, const char *name, unsigned ttl, unsigned
 	if (!c)
 		return -ENOMEM;
 	c->plen = (size_t)snprintf(c->prefix, sizeof(c->prefix), "/ipcfs/%s/", name);
+	/* ':' is in no cluster's name: no other cluster's keys begin so */
+	c->splen = (size_t)snprintf(c->sprefix, sizeof(c->sprefix), "/ipcfs/%s:s/", name);
+	c->compact = compact;
 	c->ttl = ttl;
 	c->timeout_ms = timeout_s * 1000;
 	c->face = *face;
@@ -718,8 +1215,11 @@ int cluster_join(struct cluster *c)
 	int64_t rev = replay(c);
 	int rc;
 
+	/* a checkpoint written meanwhile may have replaced what was read: read again */
+	for (int i = 1; i < CLUSTER_REPLAY_TRIES && (rev == -EAGAIN || rev == -EINVAL); i++)
+		rev = replay(c);
 	if (rev < 0)
-		return (int)rev;
+		return rev == -EAGAIN || rev == -EINVAL ? -EIO : (int)rev;
 	rc = etcd_lease_grant(c->etcd, c->ttl, &c->lease);
 	if (rc)
 		return rc;
@@ -748,13 +1248,26 @@ int cluster_start(struct cluster *c)
 			      c->joined + 1, watch_fn, c, &c->watch);
 	if (rc)
 		goto stop_sender;
-	if (pthread_create(&c->keeper, NULL, keeper_main, c) != 0) {
+	if (pthread_create(&c->compactor, NULL, compactor_main, c) != 0) {
 		rc = -EAGAIN;
 		goto stop_watch;
+	}
+	if (pthread_create(&c->keeper, NULL, keeper_main, c) != 0) {
+		rc = -EAGAIN;
+		goto stop_compactor;
 	}
 	c->running = true;
 	return 0;
 
+stop_compactor:
+	etcd_watch_stop(c->watch);
+	c->watch = NULL;
+	ipc_mutex_lock(&c->lock);
+	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
+	ipc_cond_notify(&c->cond, INT32_MAX);
+	ipc_mutex_unlock(&c->lock);
+	pthread_join(c->compactor, NULL);
+	goto join_sender;
 stop_watch:
 	etcd_watch_stop(c->watch);
 	c->watch = NULL;
@@ -763,6 +1276,7 @@ stop_sender:
 	__atomic_store_n(&c->stop, true, __ATOMIC_RELAXED);
 	ipc_cond_notify(&c->cond, INT32_MAX);
 	ipc_mutex_unlock(&c->lock);
+join_sender:
 	pthread_join(c->sender, NULL);
 	c->stop = false;
 revoke:
@@ -962,6 +1476,7 @@ void cluster_stop(struct cluster *c)
 		ipc_cond_notify(&c->cond, INT32_MAX);
 		ipc_mutex_unlock(&c->lock);
 		pthread_join(c->keeper, NULL);
+		pthread_join(c->compactor, NULL);
 		pthread_join(c->sender, NULL);
 		etcd_lease_revoke(c->etcd, c->lease);
 		c->running = false;
@@ -984,6 +1499,8 @@ void cluster_close(struct cluster *c)
 		free(c->doubt[i]);
 	free(c->doubt);
 	free(c->members);
+	ckpt_free(c->ckpt);
+	free(c->seen);
 	etcd_close(c->etcd);
 	free(c);
 }

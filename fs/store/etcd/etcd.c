@@ -854,6 +854,24 @@ int etcd_lease_revoke(struct etcd *c, int64_t id)
 	return rc;
 }
 
+int etcd_compact(struct etcd *c, int64_t rev)
+{
+	json_object *req = json_object_new_object(), *resp;
+	int rc;
+
+	if (!req)
+		return -ENOMEM;
+	if (j_add_i64(req, "revision", rev) != 0) {
+		json_object_put(req);
+		return -ENOMEM;
+	}
+	/* compacting twice to one revision is refused (OUT_OF_RANGE), not harmful: idempotent */
+	rc = call(c, "/v3/kv/compaction", req, true, &resp);
+	if (rc == 0)
+		json_object_put(resp);
+	return rc;
+}
+
 /* ---- watches ---- */
 
 /* One line of a watch stream: report its events, or note that the stream is over. */

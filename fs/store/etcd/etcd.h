@@ -157,6 +157,11 @@ long etcd_lease_keepalive(struct etcd *c, int64_t id);
 /* etcd_lease_revoke - end lease id now: its keys are deleted. 0, -ENOENT or -EIO. */
 int etcd_lease_revoke(struct etcd *c, int64_t id);
 
+/* etcd_compact - drop the history before revision rev (older values of keys, deleted keys):
+ * reads and watches of older revisions fail from then on. 0, -EINVAL (rev compacted already,
+ * or in the future), -EIO. */
+int etcd_compact(struct etcd *c, int64_t rev);
+
 /*
  * etcd_watch_start - watch the keys from key up to end (as etcd_range) for changes from
  * revision start_rev on (0: from now), on a thread of its own. fn(ctx, ev, rev) is called on

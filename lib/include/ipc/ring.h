@@ -94,6 +94,11 @@ static inline ssize_t ipc_ring_read(struct ipc_ring *r, void *buf, size_t n)
 	return ipc_ring_timedread(r, buf, n, NULL);
 }
 
+/* ipc_ring_peek - copy up to n of the buffered bytes, from the off-th oldest on, into buf,
+ * without taking them (what a checkpoint of the ring's contents needs). Returns how many were
+ * copied (0 past the end). Never waits. */
+size_t ipc_ring_peek(struct ipc_ring *r, size_t off, void *buf, size_t n);
+
 /* ipc_ring_used - the bytes buffered (a snapshot). */
 static inline uint32_t ipc_ring_used(const struct ipc_ring *r)
 {
