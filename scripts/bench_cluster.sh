@@ -14,7 +14,11 @@
 #     `etcdctl lock NAME true` (acquire, run, release), per shell command;
 #   - the floor of one operation: one put (a consensus round) from C through the same etcd
 #     client the daemon uses (tests/client_etcd time put), against which an operation's
-#     time shows what the daemon adds (the watch that brings it back, FUSE).
+#     time shows what the daemon adds (the watch that brings it back, FUSE);
+#   - compaction: 20,000 operations through a daemon of a cluster without checkpoints
+#     (-o compact=0) and of one with them (-o compact=2000); then the operations left in
+#     etcd's log, and the time a daemon joining each cluster takes to mount (it replays
+#     what is there).
 # Prints one Markdown table. Everything is unmounted and killed on exit.
 set -u
 BUILD=${1:-build}
@@ -32,8 +36,8 @@ note() { echo "bench_cluster.sh: $*" >&2; }
 
 cleanup() {
 	local p m
-	for m in "$T/a" "$T/b"; do
-		grep -q " $m fuse" /proc/mounts && fusermount3 -u -z "$m" 2>/dev/null
+	for m in $(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
+		fusermount3 -u -z "$m" 2>/dev/null
 	done
 	for p in "${DAEMONS[@]}" "${ETCDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
@@ -157,6 +161,45 @@ opss c.opss4 4
 opss c.opss16 16
 opss c.opss64 64
 
+# ---- compaction: the log a joining daemon replays, without and with checkpoints ----
+mounted_at() { grep -q " $1 fuse" /proc/mounts; }
+# mount_at DIR OPTIONS: a daemon on DIR; returns once it is mounted (its pid in DAEMON).
+mount_at() {
+	mkdir -p "$1"
+	"$IPCFS" -f -o "etcd=$ENDPOINTS,$2" "$1" 2>>"$T/joins.log" &
+	DAEMON=$!
+	DAEMONS+=("$DAEMON")
+	for ((i = 0; i < 600; i++)); do
+		mounted_at "$1" && break
+		sleep 0.05
+	done
+}
+# grow NAME COMPACT: 20,000 operations (16 C clients) through a daemon of cluster NAME with
+# -o compact=COMPACT; R[NAME.log] = operations left in etcd's log, R[NAME.join] = the median
+# time (ns) another daemon takes to join it and mount.
+grow() {
+	local name=$1 k clients=() t0 v=() r
+	mount_at "$T/$name" "cluster=$name,compact=$2"
+	for ((k = 1; k <= 16; k++)); do
+		touch "$T/$name/sem/g$k"
+		"$OPS" -r 1 -n 625 xsem "$T/$name/sem/g$k" "$T/$name/sem/g$k" >/dev/null &
+		clients+=("$!")
+	done
+	wait "${clients[@]}"
+	sleep 1 # the last checkpoint written
+	R[$name.log]=$("${ETCDCTL[@]}" get --prefix --keys-only "/ipcfs/$name/l/" | grep -c .)
+	for ((r = 0; r < RUNS; r++)); do
+		t0=${EPOCHREALTIME/./}
+		mount_at "$T/$name.j" "cluster=$name"
+		v+=($(((${EPOCHREALTIME/./} - t0) * 1000)))
+		fusermount3 -u "$T/$name.j"
+		wait "$DAEMON" 2>/dev/null
+	done
+	R[$name.join]=$(median "${v[@]}")
+}
+grow nocompact 0
+grow compact 2000
+
 us() { awk -v v="${R[$1]:-}" 'BEGIN { if (v == "") print "n/a"; else printf "%.1f µs", v / 1000 }'; }
 ratio() { awk -v a="${R[$1]:-}" -v b="${R[$2]:-}" 'BEGIN { if (a == "" || b == "" || a == 0) print "—"; else printf "%.1f", b / a }'; }
 
@@ -176,3 +219,5 @@ echo "| bash: one semaphore operation (half a pair) | $(awk -v v="${R[s.pair]}" 
 for k in 4 16 64; do
 	echo "| C: semaphore ops/s over both mounts, $k clients | ${R[c.opss$k]} ops/s | goal | 2000 ops/s | $(awk -v a="${R[c.opss$k]}" 'BEGIN { printf "%.1f", a / 2000 }') |"
 done
+echo "| compaction: operations left in etcd's log after 20,000 (-o compact=2000) | ${R[compact.log]} | no checkpoints (-o compact=0) | ${R[nocompact.log]} | $(ratio compact.log nocompact.log) |"
+echo "| compaction: a daemon joining after them (replay, mount) | $(awk -v v="${R[compact.join]}" 'BEGIN { printf "%.0f ms", v / 1e6 }') | no checkpoints | $(awk -v v="${R[nocompact.join]}" 'BEGIN { printf "%.0f ms", v / 1e6 }') | $(ratio compact.join nocompact.join) |"
