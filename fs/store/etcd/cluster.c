@@ -134,6 +134,7 @@ struct cluster {
 	int64_t ckpt_revs[CLUSTER_CKPT_KEEP]; /* checkpoints written (the compactor's) */
 	int64_t ckpt_ms[CLUSTER_CKPT_KEEP];   /* when, CLOCK_MONOTONIC */
 	size_t nckpt;
+	bool lost; /* the watch's history was compacted away: apply nothing more; the watch's */
 };
 
 static int64_t now_ms(void)
@@ -456,7 +457,8 @@ static void ckpt_take(struct cluster *c)
 		ckpt_free(k); /* out of memory: the next operation tries again */
 		return;
 	}
-	memcpy(k->seen, c->seen, c->nseen * sizeof(*k->seen));
+	if (c->nseen) /* memcpy from NULL is undefined */
+		memcpy(k->seen, c->seen, c->nseen * sizeof(*k->seen));
 	k->nseen = c->nseen;
 	/* the daemons gone leave the table: the checkpoint deletes all their keys */
 	for (size_t i = 0; i < c->nseen; i++)
@@ -482,9 +484,12 @@ static void watch_fn(void *ctx, const struct etcd_kv *ev, int64_t rev)
 			"ipcfs: cluster: etcd compacted its history past this daemon's "
 			"replica (revision %" PRId64 "): leaving; a restart joins afresh\n",
 			rev);
+		c->lost = true;
 		c->face.lost(c->face.ctx);
 		return;
 	}
+	if (c->lost)
+		return; /* what follows the gap would be applied to a replica that missed it */
 	if (c->compact && c->since_ckpt >= c->compact && rev > c->applied)
 		ckpt_take(c);
 	apply_kv(c, ev, rev);
