@@ -34,6 +34,10 @@
 /* Message priorities are 0 .. MQ_PRIOS-1, higher first; q@P is queue q at priority P. */
 #define MQ_PRIOS 32
 
+/* A new barrier's user.parties (callers a round needs), and the most it may be set to. */
+#define IPCFS_DEFAULT_PARTIES 2u
+#define IPCFS_MAX_PARTIES (1u << 20)
+
 /* -o shm_max_size: the largest a shared-memory segment may grow. */
 #define IPCFS_DEFAULT_SHM_MAX_SIZE (1ULL << 30)
 

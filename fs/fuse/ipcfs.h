@@ -239,6 +239,8 @@ extern const struct objtype mutex_type;
 extern const struct objtype fifo_type;
 extern const struct objtype mq_type;
 extern const struct objtype shm_type;
+extern const struct objtype event_type;
+extern const struct objtype barrier_type;
 /* The inspection view /.ipcfs (status.c): a fixed directory of read-only files, each made
  * afresh from one snapshot of every object at its open. */
 extern const struct objtype status_type;
@@ -293,6 +295,12 @@ void poll_disarm(struct handle *h, struct list_head *out);
 void poll_collect(struct node *n, struct list_head *out);
 /* poll_notify - send and free what was collected. No lock held. */
 void poll_notify(struct list_head *collected);
+/* poll_reply - answer the poll req of h (ph its handle, may be NULL) for a type whose only
+ * readiness that changes is readable(n) (asked inside a step on n): POLLIN while it holds,
+ * plus writable's bits (POLLOUT for a type whose writes never wait, else 0) always; a
+ * removed object is readable and in error. */
+void poll_reply(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph, unsigned writable,
+		bool (*readable)(struct node *n));
 /* poll_discard - free what was collected without notifying (the daemon is stopping). */
 void poll_discard(struct list_head *collected);
 

@@ -6,6 +6,7 @@
 #include "replica.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -360,4 +361,36 @@ void park_answer(struct parked *p, int rc)
 	store_end(&p->node->so);
 	p->node->type->complete(p);
 	park_put(p);
+}
+
+void park_wait(fuse_req_t req, struct handle *h, int kind, int flags, park_try_fn try,
+	       void (*answer)(fuse_req_t req, struct node *n, const struct waiter *w, int rc))
+{
+	struct node *n = h->node;
+	struct waiter probe = { .op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind };
+	struct store_after after;
+	struct model_waker wk = park_step(&after);
+	struct parked *p;
+	int rc;
+
+	store_begin(&n->so);
+	if (n->dead)
+		rc = -n->dead_err;
+	else if ((rc = try(n, &probe, false, &wk)) == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
+		rc = -EAGAIN;
+	if (rc != MODEL_WOULD_BLOCK) {
+		park_commit(n, &after);
+		answer(req, n, &probe, rc);
+		return;
+	}
+	store_end(&n->so);
+
+	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
+	p = park_new(req, h, kind, 0);
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (park_arm(p))
+		park_settle(p, try(n, &p->w, true, &wk), &after);
 }

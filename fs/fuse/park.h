@@ -130,6 +130,17 @@ void park_finish(struct list_head *done);
  * rc == 0) and free it. No lock held. */
 void park_answer(struct parked *p, int rc);
 
+/*
+ * park_wait - the wait of kind for req through h (memory store), decided by the model's try:
+ * asked first without queueing (a probe, which changes nothing unless the wait passes), then
+ * answered at once through answer(req, n, w, rc) when it passes or fails (O_NONBLOCK: EAGAIN),
+ * else parked as try's queued waiter, answered later by the type's complete(). For a type
+ * whose queueing call serves nobody when it answers MODEL_WOULD_BLOCK (park_settle).
+ */
+typedef int (*park_try_fn)(struct node *n, struct waiter *w, bool queue, struct model_waker *wk);
+void park_wait(fuse_req_t req, struct handle *h, int kind, int flags, park_try_fn try,
+	       void (*answer)(fuse_req_t req, struct node *n, const struct waiter *w, int rc));
+
 /* park_start - start the watcher of deferred interrupts (after the daemon forked). Returns 0
  * or -errno. park_stop - stop it; every parked request has been answered. */
 int park_start(struct ipcfs *fs);

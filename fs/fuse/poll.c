@@ -11,6 +11,7 @@
  */
 #include "ipcfs.h"
 
+#include <poll.h>
 #include <stdlib.h>
 
 struct pollwait {
@@ -103,4 +104,21 @@ void poll_discard(struct list_head *collected)
 		fuse_pollhandle_destroy(pw->ph);
 		free(pw);
 	}
+}
+
+void poll_reply(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph, unsigned writable,
+		bool (*readable)(struct node *n))
+{
+	struct pollwait *pw = poll_prepare(ph);
+	struct node *n = h->node;
+	unsigned revents = writable;
+
+	store_begin(&n->so);
+	if (n->dead)
+		revents |= POLLIN | POLLRDNORM | POLLERR;
+	else if (readable(n))
+		revents |= POLLIN | POLLRDNORM;
+	poll_arm(h, pw);
+	store_end(&n->so);
+	fuse_reply_poll(req, revents);
 }

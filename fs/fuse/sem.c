@@ -226,20 +226,14 @@ static void sem_write(fuse_req_t req, struct handle *h, const char *buf, size_t 
 		fuse_reply_write(req, size);
 }
 
+static bool sem_readable(struct node *n)
+{
+	return msem_readable(sem_of(n));
+}
+
 static void sem_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
 {
-	struct pollwait *pw = poll_prepare(ph);
-	struct node *n = h->node;
-	unsigned revents = POLLOUT | POLLWRNORM;
-
-	store_begin(&n->so);
-	if (n->dead)
-		revents |= POLLIN | POLLRDNORM | POLLERR;
-	else if (msem_readable(sem_of(n)))
-		revents |= POLLIN | POLLRDNORM;
-	poll_arm(h, pw);
-	store_end(&n->so);
-	fuse_reply_poll(req, revents);
+	poll_reply(req, h, ph, POLLOUT | POLLWRNORM, sem_readable);
 }
 
 static const char *const sem_xattrs[] = { "paused", NULL };
