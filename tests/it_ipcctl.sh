@@ -107,7 +107,7 @@ make_one_of_each() {
 
 test_ipcctl_ls_table_and_filter() {
 	ctl_ok "ls of an empty mount" ls
-	expect_eq "$OUT" "$(printf '%-5s %-24s %-4s %-8s %7s %7s  %s' TYPE PATH MODE OWNER \
+	expect_eq "$OUT" "$(printf '%-7s %-24s %-4s %-8s %7s %7s  %s' TYPE PATH MODE OWNER \
 		HOLDERS WAITERS STATE)" "ls of an empty mount: the header alone"
 	make_one_of_each
 	ctl_ok "ls" ls

@@ -483,7 +483,7 @@ static int cmd_ls(const struct ctl *c, int argc, char **argv)
 		fputs("\n]\n", stdout);
 		goto out;
 	}
-	printf("%-5s %-24s %-4s %-8s %7s %7s  %s\n", "TYPE", "PATH", "MODE", "OWNER", "HOLDERS",
+	printf("%-7s %-24s %-4s %-8s %7s %7s  %s\n", "TYPE", "PATH", "MODE", "OWNER", "HOLDERS",
 	       "WAITERS", "STATE");
 	for (size_t i = 0; i < s.nobjs; i++) {
 		const struct snap_obj *o = &s.objs[i];
@@ -494,7 +494,7 @@ static int cmd_ls(const struct ctl *c, int argc, char **argv)
 		owner_name(o->uid, owner, sizeof(owner));
 		state_words(&s, o, state, sizeof(state));
 		snap_escape_str(path, sizeof(path), o->path);
-		printf("%-5s %-24s %04o %-8s %7zu %7zu  %s\n", o->type, path, o->mode, owner,
+		printf("%-7s %-24s %04o %-8s %7zu %7zu  %s\n", o->type, path, o->mode, owner,
 		       o->nholds, o->nwaits, state);
 	}
 out:
