@@ -4,7 +4,8 @@
 #   source "$(dirname "$0")/common.sh"; demo_dirs NAME TYPE...
 #
 # The mount point is the script's first argument, else $IPCFS_MOUNT, else /run/ipcfs.
-# After demo_dirs, $SEM, $MUTEX, $FIFO, $MQ and $SHM name NAME's directories (those asked for),
+# After demo_dirs, $SEM, $MUTEX, $FIFO, $MQ, $SHM, $EVENT, $BARRIER and $RWLOCK name NAME's
+# directories (those asked for),
 # freshly made, and the current directory is the mount.
 set -eu -o pipefail
 
@@ -40,6 +41,9 @@ demo_dirs() {
 		fifo) FIFO=$d ;;
 		mq) MQ=$d ;;
 		shm) SHM=$d ;;
+		event) EVENT=$d ;;
+		barrier) BARRIER=$d ;;
+		rwlock) RWLOCK=$d ;;
 		esac
 	done
 }

@@ -511,7 +511,7 @@ test_inspect_status_json_valid_with_non_utf8_names() {
 test_inspect_view_is_read_only_even_for_root() {
 	local out
 	[ "$(id -u)" = 0 ] || say "not root: the checks hold for any user, root is the interesting one"
-	expect_eq "$(LC_ALL=C ls -a | tr '\n' ' ')" ". .. .ipcfs barrier event fifo mq mutex sem shm " \
+	expect_eq "$(LC_ALL=C ls -a | tr '\n' ' ')" ". .. .ipcfs barrier event fifo mq mutex rwlock sem shm " \
 		"ls -a of the root"
 	expect_eq "$(ls | grep -c ipcfs)" 0 "ls without -a hides the view"
 	expect_eq "$(LC_ALL=C ls .ipcfs | tr '\n' ' ')" "deadlock graph.dot status status.json " \

@@ -107,13 +107,13 @@ name() { printf "%${1}s" '' | tr ' ' n; }
 # ---- the root ----
 
 test_root_lists_sticky_type_dirs() {
-	expect_eq "$(ls -a | tr '\n' ' ')" ". .. .ipcfs barrier event fifo mq mutex sem shm " \
+	expect_eq "$(ls -a | tr '\n' ' ')" ". .. .ipcfs barrier event fifo mq mutex rwlock sem shm " \
 		"entries of the root"
-	for d in sem mutex fifo mq shm event barrier; do
+	for d in sem mutex fifo mq shm event barrier rwlock; do
 		expect_eq "$(stat -c '%F %a %U %G' $d)" "directory 1777 root root" "$d/ like /tmp"
 	done
 	expect_eq "$(stat -c '%F %a %U %G' .ipcfs)" "directory 555 root root" "the inspection view"
-	expect_eq "$(nlink .)" 10 "root st_nlink (2 + seven type dirs + .ipcfs)"
+	expect_eq "$(nlink .)" 11 "root st_nlink (2 + eight type dirs + .ipcfs)"
 }
 
 test_root_type_dirs_cannot_be_removed_or_renamed() {
@@ -125,7 +125,7 @@ test_root_type_dirs_cannot_be_removed_or_renamed() {
 	expect_eq "$(sc rename sem mutex/sem)" EPERM "rename sem into mutex"
 	mkdir sem/rootmv
 	expect_eq "$(sc rename sem/rootmv mutex)" EPERM "rename a namespace over mutex"
-	expect_eq "$(ls | tr '\n' ' ')" "barrier event fifo mq mutex sem shm " "the root is unchanged"
+	expect_eq "$(ls | tr '\n' ' ')" "barrier event fifo mq mutex rwlock sem shm " "the root is unchanged"
 }
 
 test_root_refuses_new_entries() {
@@ -136,7 +136,7 @@ test_root_refuses_new_entries() {
 	expect_eq "$(sc creat c 0644)" EPERM "open(O_CREAT) at the root"
 	touch sem/rootobj
 	expect_eq "$(sc rename sem/rootobj obj)" EPERM "rename an object to the root"
-	expect_eq "$(ls | tr '\n' ' ')" "barrier event fifo mq mutex sem shm " "the root is unchanged"
+	expect_eq "$(ls | tr '\n' ' ')" "barrier event fifo mq mutex rwlock sem shm " "the root is unchanged"
 	expect_rc 0 "the object stayed in sem/" -- exists sem/rootobj
 }
 
@@ -189,7 +189,7 @@ test_dir_nlink_counts_subdirs() {
 	expect_eq "$(nlink sem/nl)" 2 "the source after moving a subdir out"
 	expect_eq "$(nlink sem)" $((2 + $(find sem -mindepth 1 -maxdepth 1 -type d | wc -l))) \
 		"the type directory counts its subdirs"
-	expect_eq "$(nlink .)" 10 "the root"
+	expect_eq "$(nlink .)" 11 "the root"
 }
 
 test_dir_ls_shows_dot_entries_and_inodes() {
@@ -212,8 +212,8 @@ test_dir_find_lists_everything() {
 		"mutex/fd mutex/fd/m1 sem/fd sem/fd/s2 sem/fd/x sem/fd/x/y sem/fd/x/y/s1 " \
 		"find from the mount point"
 	expect_eq "$(find "$MNT" -type d -path '*/fd*' | wc -l)" 4 "find -type d"
-	expect_eq "$(find "$MNT" -maxdepth 1 | wc -l)" 9 \
-		"the root, the seven type directories and .ipcfs"
+	expect_eq "$(find "$MNT" -maxdepth 1 | wc -l)" 10 \
+		"the root, the eight type directories and .ipcfs"
 }
 
 test_dir_rewinddir_sees_changes() {

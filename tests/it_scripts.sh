@@ -77,6 +77,21 @@ test_scripts_philosophers_deadlock_then_eat() {
 	tree_is_empty
 }
 
+test_scripts_readers_writers_share_reads_and_write_alone() {
+	run_script readers_writers.sh 4 2 4
+	expect_eq "$RC" 0 "status"
+	expect_contains "$OUT" "a writer with company 0 times, torn reads 0, counter 8 (expected 8)" \
+		"summary"
+	tree_is_empty
+}
+
+test_scripts_barrier_keeps_workers_in_step() {
+	run_script barrier.sh 4 3
+	expect_eq "$RC" 0 "status"
+	expect_eq "$OUT" "4 workers, 3 phases, 4 parties: phases overlapped 0 times" "summary"
+	tree_is_empty
+}
+
 test_scripts_refuse_a_directory_that_is_no_mount() {
 	local out rc
 	out=$("$SCRIPTS/signal.sh" "$WORK" 2>&1)
@@ -93,5 +108,7 @@ run_test test_scripts_joblimit_runs_at_most_k 100
 run_test test_scripts_shm_shares_stores 100
 run_test test_scripts_tanenbaum_reproduces_the_textbook 100
 run_test test_scripts_philosophers_deadlock_then_eat 100
+run_test test_scripts_readers_writers_share_reads_and_write_alone 100
+run_test test_scripts_barrier_keeps_workers_in_step 100
 run_test test_scripts_refuse_a_directory_that_is_no_mount
 finish

@@ -241,6 +241,7 @@ extern const struct objtype mq_type;
 extern const struct objtype shm_type;
 extern const struct objtype event_type;
 extern const struct objtype barrier_type;
+extern const struct objtype rwlock_type;
 /* The inspection view /.ipcfs (status.c): a fixed directory of read-only files, each made
  * afresh from one snapshot of every object at its open. */
 extern const struct objtype status_type;
@@ -252,6 +253,19 @@ void ns_shutdown(struct ipcfs *fs);
 void ns_destroy(struct ipcfs *fs);
 /* ns_node - the node of an inode number the kernel holds a reference to. */
 struct node *ns_node(fuse_req_t req, fuse_ino_t ino);
+/* node_open_by - has the process of thread requester a descriptor open on object n (through
+ * any of its inodes)? Reads /proc; no lock held. An open of a lock (mutex, rwlock) that would
+ * wait for a holder that is that process itself would wait forever: EDEADLK. */
+bool node_open_by(struct node *n, pid_t requester);
+
+/* The read, write and poll of a lock (mutex, rwlock), which is taken by opening and carries
+ * no data: a read returns end of file (or the removed object's errno), a write fails with
+ * EPERM, poll is always ready. */
+void lock_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags);
+void lock_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
+		int flags);
+void lock_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph);
+
 /* ns_ino - the inode number the kernel and st_ino know n by (aliases: their object's). */
 fuse_ino_t ns_ino(const struct node *n);
 /* ns_object - the same, with an alias (mq/q@P) resolved to its queue. */

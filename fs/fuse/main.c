@@ -23,8 +23,10 @@
 #endif
 
 /* The object types, in the order of their directories at the root. */
-static const struct objtype *const types[] = { &sem_type, &mutex_type, &fifo_type,   &mq_type,
-					       &shm_type, &event_type, &barrier_type };
+static const struct objtype *const types[] = {
+	&sem_type, &mutex_type, &fifo_type,    &mq_type,
+	&shm_type, &event_type, &barrier_type, &rwlock_type
+};
 
 /* One source for the -o options: the parser, the defaults and --help all read this table. */
 static const struct option_doc {

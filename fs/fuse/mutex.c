@@ -42,12 +42,9 @@
 #include "replica.h"
 #include "model/mutex.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,54 +67,6 @@ static void mutex_touch(struct node *n, const struct model_waker *wk)
 {
 	if (wk->changed)
 		ns_touch(n, true);
-}
-
-/*
- * Does process pid have a descriptor open on the object with inode number ino of our mount?
- * The descriptor's path only narrows the search (it may read "... (deleted)": every lookup
- * of an object hands the kernel a new inode, see ns.c); its st_ino tells, and statx with
- * AT_STATX_DONT_SYNC reads the kernel's cached one instead of asking us (we are the one
- * thread that would have to answer).
- */
-static bool has_fd_on(pid_t pid, const char *mountpoint, uint64_t ino)
-{
-	char dir[64], link[PATH_MAX + 32], target[PATH_MAX];
-	size_t mlen = strlen(mountpoint);
-	struct dirent *de;
-	bool found = false;
-	struct statx stx;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		ssize_t len;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-		len = readlink(link, target, sizeof(target) - 1);
-		if (len <= 0)
-			continue;
-		target[len] = '\0';
-		if (strncmp(target, mountpoint, mlen) != 0 || target[mlen] != '/')
-			continue;
-		if (statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0)
-			found = stx.stx_ino == ino;
-	}
-	closedir(d);
-	return found;
-}
-
-/* Would an open of the held mutex n by requester wait for itself? No lock held. */
-static bool mutex_self_deadlock(struct node *n, pid_t requester)
-{
-	pid_t tg;
-
-	return proc_identify(requester, &tg, NULL, 0) == 0 &&
-	       has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
 }
 
 /* The mutex thread tid waits for, or NULL. ns_lock held; node locks taken one at a time. */
@@ -209,7 +158,7 @@ static int mutex_open_cluster(fuse_req_t req, struct handle *h, struct fuse_file
 	store_begin(&n->so);
 	held = mmutex_locked(mutex_of(n));
 	store_end(&n->so);
-	if (held && mutex_self_deadlock(n, h->mo.pid))
+	if (held && node_open_by(n, h->mo.pid))
 		return -EDEADLK;
 	p = park_new(req, h, MUTEX_LOCK, 0);
 	if (!p)
@@ -243,7 +192,7 @@ static int mutex_open(fuse_req_t req, struct handle *h, struct fuse_file_info *f
 
 	if (create)
 		return -EBUSY; /* cannot happen: nobody else sees a new object yet */
-	if (mutex_self_deadlock(n, h->mo.pid))
+	if (node_open_by(n, h->mo.pid))
 		return -EDEADLK;
 	if (h->mo.flags & O_NONBLOCK)
 		return -EAGAIN;
@@ -305,43 +254,6 @@ static void mutex_kill(struct node *n, int err)
 	n->dead_err = err;
 	mmutex_kill(mutex_of(n), err, &wk);
 	park_commit(n, &after);
-}
-
-static void mutex_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
-{
-	struct node *n = h->node;
-	int err;
-
-	(void)size;
-	(void)off;
-	(void)flags;
-	store_begin(&n->so);
-	err = n->dead ? n->dead_err : 0;
-	store_end(&n->so);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, NULL, 0); /* end of file: a mutex carries no data */
-}
-
-static void mutex_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
-			int flags)
-{
-	(void)h;
-	(void)buf;
-	(void)size;
-	(void)off;
-	(void)flags;
-	fuse_reply_err(req, EPERM);
-}
-
-static void mutex_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
-{
-	/* reads never block (end of file) and writes fail at once: always ready */
-	(void)h;
-	if (ph)
-		fuse_pollhandle_destroy(ph);
-	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }
 
 static void mutex_inspect(struct node *n, struct snapshot *snap, struct snap_obj *o)
@@ -428,9 +340,9 @@ const struct objtype mutex_type = {
 	.kill = mutex_kill,
 	.open = mutex_open,
 	.release = mutex_release,
-	.read = mutex_read,
-	.write = mutex_write,
-	.poll = mutex_poll,
+	.read = lock_read,
+	.write = lock_write,
+	.poll = lock_poll,
 	.stat_size = mutex_stat_size,
 	.cancel = mutex_cancel,
 	.complete = mutex_complete,

@@ -22,10 +22,15 @@
 #include "node.h"
 #include "replica.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 fuse_ino_t node_id(const struct node *n)
@@ -573,4 +578,88 @@ void handle_free(struct handle *h)
 	}
 	ns_unref(h->node);
 	free(h);
+}
+
+/*
+ * Does process pid have a descriptor open on the object with inode number ino of our mount?
+ * The descriptor's path only narrows the search (it may read "... (deleted)": every lookup
+ * of an object hands the kernel a new inode, see ns.c); its st_ino tells, and statx with
+ * AT_STATX_DONT_SYNC reads the kernel's cached one instead of asking us (we are the one
+ * thread that would have to answer).
+ */
+static bool has_fd_on(pid_t pid, const char *mountpoint, uint64_t ino)
+{
+	char dir[64], link[PATH_MAX + 32], target[PATH_MAX];
+	size_t mlen = strlen(mountpoint);
+	struct dirent *de;
+	bool found = false;
+	struct statx stx;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		ssize_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, mountpoint, mlen) != 0 || target[mlen] != '/')
+			continue;
+		if (statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_INO, &stx) == 0)
+			found = stx.stx_ino == ino;
+	}
+	closedir(d);
+	return found;
+}
+
+bool node_open_by(struct node *n, pid_t requester)
+{
+	pid_t tg;
+
+	return proc_identify(requester, &tg, NULL, 0) == 0 &&
+	       has_fd_on(tg, n->fs->mountpoint, ns_ino(n));
+}
+
+void lock_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
+{
+	struct node *n = h->node;
+	int err;
+
+	(void)size;
+	(void)off;
+	(void)flags;
+	store_begin(&n->so);
+	err = n->dead ? n->dead_err : 0;
+	store_end(&n->so);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, NULL, 0); /* end of file: a lock carries no data */
+}
+
+void lock_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
+		int flags)
+{
+	(void)h;
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)flags;
+	fuse_reply_err(req, EPERM);
+}
+
+void lock_poll(fuse_req_t req, struct handle *h, struct fuse_pollhandle *ph)
+{
+	/* reads never block (end of file) and writes fail at once: always ready */
+	(void)h;
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
 }

@@ -42,8 +42,8 @@
 #define EXIT_DEADLOCK 3
 #define EXIT_TIMEOUT 124
 
-static const char *const type_names[] = { "sem", "mutex", "fifo",    "mq",
-					  "shm", "event", "barrier", NULL };
+static const char *const type_names[] = { "sem",   "mutex",   "fifo",	"mq", "shm",
+					  "event", "barrier", "rwlock", NULL };
 
 static const char usage_text[] =
 	"usage: ipcctl [-m DIR] COMMAND [ARGS]\n"
@@ -427,6 +427,13 @@ static void state_words(const struct snapshot *s, const struct snap_obj *o, char
 	} else if (strcmp(o->type, "event") == 0) {
 		snprintf(out, len, "%s%s", F("value") ? "set" : "clear",
 			 F("auto_reset") ? ", auto reset" : "");
+	} else if (strcmp(o->type, "rwlock") == 0) {
+		if (F("writer"))
+			snprintf(out, len, "held for writing");
+		else if (F("readers"))
+			snprintf(out, len, "held by %llu readers", F("readers"));
+		else
+			snprintf(out, len, "free");
 	} else if (strcmp(o->type, "barrier") == 0) {
 		snprintf(out, len, "%llu/%llu arrived, %llu rounds", F("arrived"), F("parties"),
 			 F("rounds"));
@@ -643,9 +650,9 @@ static int cmd_create(const struct ctl *c, int argc, char **argv)
 		for (const char *const *t = type_names; *t; t++)
 			known |= strcmp(*t, type) == 0;
 		if (!known)
-			return usage_error(
-				"create: unknown TYPE %s (sem mutex fifo mq shm event barrier)",
-				type);
+			return usage_error("create: unknown TYPE %s (sem mutex fifo mq shm event "
+					   "barrier rwlock)",
+					   type);
 	}
 	if ((o.value && strcmp(type, "sem")) || (o.capacity && strcmp(type, "fifo")) ||
 	    (o.max_msg && strcmp(type, "mq")) || (o.max_size && strcmp(type, "mq")) ||
