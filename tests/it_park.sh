@@ -204,15 +204,17 @@ other_operations() {
 }
 
 # 10,000 callers: 4 processes of 2,500 threads (a ThreadSanitizer build allows fewer than 8,192
-# threads a process).
+# threads a process; under a sanitizer 2,000 callers, lib.sh's scaled).
 test_park_10000_blocked_callers_hold_no_threads() {
 	touch sem/big sem/other mutex/other
-	local before during idle busy pids=() i out t0
+	local before during idle busy pids=() i out t0 per all
+	per=$(scaled 2500)
+	all=$((4 * per))
 	idle=$(other_operations)
 	before=$(threads "$DAEMON_PID")
 	for i in 1 2 3 4; do
 		: >"$WORK/scale.$i"
-		"$SCALE" sem/big 2500 >"$WORK/scale.$i" 2>&1 &
+		"$SCALE" sem/big "$per" >"$WORK/scale.$i" 2>&1 &
 		pids[i]=$!
 	done
 	for i in 1 2 3 4; do
@@ -222,25 +224,25 @@ test_park_10000_blocked_callers_hold_no_threads() {
 	# queued after the 10,000 reads: once answered, all of them are in the daemon
 	timeout 10 stat sem/big >/dev/null || fail "a stat queued behind the waiters never answered"
 	during=$(threads "$DAEMON_PID")
-	say "daemon threads: $before before, $during with 10,000 parked reads"
+	say "daemon threads: $before before, $during with $all parked reads"
 	[ "$during" -le $((MAX_THREADS + 3)) ] ||
-		fail "$during daemon threads with 10,000 waiters (max_threads=$MAX_THREADS)"
+		fail "$during daemon threads with $all waiters (max_threads=$MAX_THREADS)"
 	busy=$(other_operations)
-	say "ls, stat, V, P, lock on other objects: $idle ms without waiters, $busy ms with 10,000"
+	say "ls, stat, V, P, lock on other objects: $idle ms without waiters, $busy ms with $all"
 	# Relative to the same operations without waiters, measured in this run: a loaded
 	# machine (CI, sanitizers) makes both slow; waiters that held threads or locks would make
 	# the second hang (each has a 5 s timeout) or take many times longer.
 	[ "$busy" -le $((2 * idle + 1000)) ] ||
-		fail "those operations took $busy ms with 10,000 waiters, $idle ms without"
+		fail "those operations took $busy ms with $all waiters, $idle ms without"
 	t0=$(now_ms)
-	echo 10000 > sem/big
+	echo "$all" > sem/big
 	for i in 1 2 3 4; do
 		wait_exit "${pids[i]}" 30000
 		out=$(tr '\n' ' ' <"$WORK/scale.$i")
-		expect_eq "$RC:$out" "0:blocked 2500 returned 2500 0 " "the callers of process $i"
+		expect_eq "$RC:$out" "0:blocked $per returned $per 0 " "the callers of process $i"
 	done
-	say "one V(10000) released them all in $(($(now_ms) - t0)) ms"
-	expect_eq "$(size sem/big)" 0 "count after 10,000 P's"
+	say "one V($all) released them all in $(($(now_ms) - t0)) ms"
+	expect_eq "$(size sem/big)" 0 "count after $all P's"
 	[ "$(threads "$DAEMON_PID")" -le $((MAX_THREADS + 3)) ] || fail "threads grew afterwards"
 }
 
