@@ -58,9 +58,10 @@
 #define CLUSTER_HISTORY_S 60
 #define CLUSTER_CKPT_KEEP 16   /* checkpoints remembered for that (one a few seconds at most) */
 #define CLUSTER_REPLAY_TRIES 5 /* a replay that raced a new checkpoint starts over */
-#define CKPT_DIR "%016" PRIx64 "-%016" PRIx64 "/" /* a checkpoint's keys: REV-HOST/I */
-#define CLUSTER_NAME_MAX 64			  /* -o cluster= */
-#define CLUSTER_KEY_MAX 4200			  /* prefix + "n/" + a path (PATH_MAX) */
+/* the keys of checkpoint REV taken by HOST, under sprefix: REV-HOST/I */
+#define CKPT_DIR "%016" PRIx64 "-%016" PRIx64 "/"
+#define CLUSTER_NAME_MAX 64  /* -o cluster= */
+#define CLUSTER_KEY_MAX 4200 /* prefix + "n/" + a path (PATH_MAX) */
 
 /* A daemon of the cluster and its host's name (h/HOST), for inspection. */
 struct member {
@@ -72,7 +73,7 @@ struct member {
 struct seen {
 	uint64_t host;
 	uint64_t seq;
-	bool gone; /* its GONE was applied: all its keys go at the next checkpoint */
+	bool gone; /* its GONE was applied: it leaves the table at the next checkpoint */
 };
 
 /* A checkpoint taken, to be written by the compactor. */
@@ -1066,14 +1067,11 @@ static int ckpt_write(struct cluster *c, struct cluster_ckpt *k)
 	for (size_t i = 0; i < k->nseen; i++) {
 		const struct seen *e = &k->seen[i];
 
+		/* up to what it applied, even for a daemon gone: one that lost its lease comes
+		 * back under the same id, and what it wrote since is not covered */
 		klen = make_key(c, key, "l/%016" PRIx64 "/", e->host);
-		if (e->gone) {
-			delete_range(c, key, klen, NULL, 0);
-		} else {
-			elen = make_key(c, end, "l/%016" PRIx64 "/%016" PRIx64, e->host,
-					e->seq + 1);
-			delete_range(c, key, klen, end, elen);
-		}
+		elen = make_key(c, end, "l/%016" PRIx64 "/%016" PRIx64, e->host, e->seq + 1);
+		delete_range(c, key, klen, end, elen);
 	}
 	history_compact(c, k->rev);
 	return 0;
