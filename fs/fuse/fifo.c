@@ -536,6 +536,8 @@ static int fifo_checkpoint(struct node *n, struct cluster_ckpt *k)
 		replica_ckpt_op(n, FIFO_OP_BYTES, 0, &op);
 		op.data = buf;
 		op.len = mfifo_peek(f, off, buf, FIFO_CKPT_CHUNK);
+		if (op.len == 0)
+			break; /* cannot happen: used bytes are there */
 		rc = cluster_ckpt_add(k, &op);
 	}
 	free(buf);
