@@ -464,7 +464,9 @@ static int mq_checkpoint(struct node *n, struct cluster_ckpt *k)
 	{
 		const struct mmq_msg *m = (const struct mmq_msg *)(uintptr_t)c->mo.state[MMQ_MSG];
 
-		if (!c->known || (!m && c->mo.state[MMQ_OFF] != MMQ_EOM))
+		/* only an applied receive sets it: an open the log has not named yet reads
+		 * nothing */
+		if (!m && c->mo.state[MMQ_OFF] != MMQ_EOM)
 			continue;
 		replica_ckpt_open(n, c, MQ_OP_READING, c->mo.state[MMQ_OFF], &op);
 		if (m) {

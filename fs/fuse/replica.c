@@ -130,17 +130,14 @@ static struct copen *copen_of(struct node *n, uint64_t host, uint64_t id, bool c
 
 	list_for_each_entry(c, &n->copens, link)
 	{
-		if (c->host == host && c->id == id) {
-			c->known |= create; /* an operation through it is being applied */
+		if (c->host == host && c->id == id)
 			return c;
-		}
 	}
 	if (!create || !(c = calloc(1, sizeof(*c))))
 		return NULL;
 	c->mo.pid = pid;
 	c->host = host;
 	c->id = id;
-	c->known = true;
 	list_add_tail(&c->link, &n->copens);
 	return c;
 }
@@ -247,9 +244,6 @@ struct waiter *replica_ghost(struct node *n, const struct cluster_op *op)
 struct waiter *replica_waiter(struct node *n, const struct cluster_op *op, struct parked *p)
 {
 	struct waiter *w = p ? &p->w : replica_ghost(n, op);
-
-	if (p && p->h && p->h->copen)
-		p->h->copen->known = true; /* as a ghost's open is, by replica_ghost */
 
 	if (!w) {
 		store_end(&n->so);

@@ -33,8 +33,6 @@ struct copen {
 	struct list_head link; /* in its node's copens until closed; inside a step on the node */
 	bool handle;	       /* a handle of this daemon still points to it; inside a step */
 	bool closed;	       /* closed (its daemon's GONE) while the handle lives; ditto */
-	bool known;	       /* an operation through it was applied here (a checkpoint
-				* writes only these); ditto */
 };
 
 /* replica_open - -o etcd=...: connect (before the daemon forks; nothing started). Returns 0 or
