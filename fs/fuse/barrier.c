@@ -59,15 +59,6 @@ static void barrier_kill(struct node *n, int err)
 	park_commit(n, &after);
 }
 
-static int barrier_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
-{
-	(void)req;
-	(void)h;
-	(void)fi;
-	(void)create;
-	return 0; /* opening a barrier never waits */
-}
-
 static int barrier_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
 {
 	int rc = mbarrier_arrive(barrier_of(n), w, queue, wk);
@@ -161,7 +152,6 @@ const struct objtype barrier_type = {
 	.obj_size = sizeof(struct mbarrier),
 	.init = barrier_init_obj,
 	.kill = barrier_kill,
-	.open = barrier_open,
 	.read = barrier_read,
 	.write = barrier_write,
 	.poll = barrier_poll,

@@ -82,15 +82,6 @@ static void event_kill(struct node *n, int err)
 	park_commit(n, &after);
 }
 
-static int event_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
-{
-	(void)req;
-	(void)h;
-	(void)fi;
-	(void)create;
-	return 0; /* opening an event never waits */
-}
-
 static int event_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
 {
 	return mevent_wait(event_of(n), w, queue, wk);
@@ -180,7 +171,6 @@ const struct objtype event_type = {
 	.obj_size = sizeof(struct mevent),
 	.init = event_init_obj,
 	.kill = event_kill,
-	.open = event_open,
 	.read = event_read,
 	.write = event_write,
 	.poll = event_poll,

@@ -65,7 +65,8 @@ struct objtype {
 	 * and h stays open), -errno (the caller answers the error and frees h), or
 	 * IPCFS_PARKED: the type parked req and answers it later with fuse_reply_open (with
 	 * ns_reply_create when create is true) or an error, freeing h itself then. Must not
-	 * park when create is true in the memory store (nobody else sees a new object). */
+	 * park when create is true in the memory store (nobody else sees a new object).
+	 * NULL: opening never waits nor fails (a semaphore, an event, a barrier). */
 	int (*open)(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create);
 	/* the last close of an open file description */
 	void (*release)(struct handle *h);

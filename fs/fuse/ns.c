@@ -311,7 +311,7 @@ static int open_object(fuse_req_t req, struct handle *h, struct fuse_file_info *
 	fi->direct_io = t->direct_io;
 	fi->nonseekable = t->direct_io;
 	fi->keep_cache = !t->direct_io;
-	return t->open(req, h, fi, create);
+	return t->open ? t->open(req, h, fi, create) : 0;
 }
 
 void ns_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,

@@ -180,15 +180,6 @@ static void sem_kill(struct node *n, int err)
 	park_commit(n, &after);
 }
 
-static int sem_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
-{
-	(void)req;
-	(void)h;
-	(void)fi;
-	(void)create;
-	return 0; /* opening a semaphore never waits */
-}
-
 static void sem_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
 {
 	(void)size;
@@ -372,7 +363,6 @@ const struct objtype sem_type = {
 	.init = sem_init_obj,
 	.destroy = sem_destroy,
 	.kill = sem_kill,
-	.open = sem_open,
 	.read = sem_read,
 	.write = sem_write,
 	.poll = sem_poll,
