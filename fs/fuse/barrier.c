@@ -50,11 +50,8 @@ static void barrier_cancel(struct node *n, struct waiter *w, struct list_head *d
 static void barrier_kill(struct node *n, int err)
 {
 	struct store_after after;
-	struct model_waker wk = park_step(&after);
+	struct model_waker wk = park_kill_step(n, err, &after);
 
-	store_begin(&n->so);
-	n->dead = true;
-	n->dead_err = err;
 	mbarrier_kill(barrier_of(n), err, &wk);
 	park_commit(n, &after);
 }

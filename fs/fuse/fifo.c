@@ -383,11 +383,8 @@ static void fifo_cancel(struct node *n, struct waiter *w, struct list_head *done
 static void fifo_kill(struct node *n, int err)
 {
 	struct store_after after;
-	struct model_waker wk = park_step(&after);
+	struct model_waker wk = park_kill_step(n, err, &after);
 
-	store_begin(&n->so);
-	n->dead = true;
-	n->dead_err = err;
 	mfifo_kill(fifo_of(n), err, &wk);
 	fifo_commit(n, &after);
 }

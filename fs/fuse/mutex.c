@@ -247,11 +247,8 @@ static void mutex_cancel(struct node *n, struct waiter *w, struct list_head *don
 static void mutex_kill(struct node *n, int err)
 {
 	struct store_after after;
-	struct model_waker wk = park_step(&after);
+	struct model_waker wk = park_kill_step(n, err, &after);
 
-	store_begin(&n->so);
-	n->dead = true;
-	n->dead_err = err;
 	mmutex_kill(mutex_of(n), err, &wk);
 	park_commit(n, &after);
 }

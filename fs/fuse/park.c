@@ -323,6 +323,14 @@ struct model_waker park_step(struct store_after *a)
 	return park_waker(&a->done);
 }
 
+struct model_waker park_kill_step(struct node *n, int err, struct store_after *a)
+{
+	store_begin(&n->so);
+	n->dead = true;
+	n->dead_err = err;
+	return park_step(a);
+}
+
 struct model_waker park_waker(struct list_head *done)
 {
 	return (struct model_waker){ .fn = park_wake, .ctx = done };

@@ -107,6 +107,11 @@ void park_after_init(struct store_after *a);
  * the model for one step. */
 struct model_waker park_step(struct store_after *a);
 
+/* park_kill_step - begin objtype.kill's step on n: n is dead (every later operation fails
+ * with err), and the returned waker, given to the model's kill, claims its waiters into
+ * a->done. End it with park_commit (or the type's commit). */
+struct model_waker park_kill_step(struct node *n, int err, struct store_after *a);
+
 /* park_commit - end a step on n that changed its state: its pollers must look again (they are
  * collected into a->pw), and the step is committed (store_commit), after which a's requests
  * are answered and the pollers notified. */
