@@ -402,26 +402,37 @@ static void close_open(struct node *n, uint64_t host, uint64_t id, const struct 
 	park_commit(n, &after);
 }
 
-/* Daemon host left the cluster: its waiters leave every queue (this daemon's own, when its
- * lease expired, are answered EIO) and its opens are closed (a mutex it held is handed on). */
-static void host_gone(struct ipcfs *fs, uint64_t host, const struct timespec *when)
+/* Every linked object of fs, each with a reference (ns_unref it), in *count; NULL when out of
+ * memory. Takes ns_lock. */
+static struct node **linked_objects(struct ipcfs *fs, size_t *count)
 {
-	struct node **nodes = NULL, *n;
-	size_t count = 0, i = 0;
+	struct node **nodes, *n;
+	size_t all = 0;
 
+	*count = 0;
 	ipc_mutex_lock(&fs->ns_lock);
-	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
-	nodes = calloc(count + 1, sizeof(*nodes));
+	list_for_each_entry(n, &fs->all_nodes, all_link) all++;
+	nodes = calloc(all + 1, sizeof(*nodes));
 	if (nodes) {
 		list_for_each_entry(n, &fs->all_nodes, all_link)
 		{
 			if (n->linked && !n->is_dir) {
 				ns_ref(n); /* linked: it holds a reference, so refs > 0 */
-				nodes[i++] = n;
+				nodes[(*count)++] = n;
 			}
 		}
 	}
 	ipc_mutex_unlock(&fs->ns_lock);
+	return nodes;
+}
+
+/* Daemon host left the cluster: its waiters leave every queue (this daemon's own, when its
+ * lease expired, are answered EIO) and its opens are closed (a mutex it held is handed on). */
+static void host_gone(struct ipcfs *fs, uint64_t host, const struct timespec *when)
+{
+	size_t i;
+	struct node **nodes = linked_objects(fs, &i);
+
 	if (!nodes) {
 		fprintf(stderr,
 			"ipcfs: cluster: out of memory: daemon %016" PRIx64
@@ -430,7 +441,8 @@ static void host_gone(struct ipcfs *fs, uint64_t host, const struct timespec *wh
 		return;
 	}
 	while (i > 0) {
-		n = nodes[--i];
+		struct node *n = nodes[--i];
+
 		unqueue(n, host, 0, -EIO, when);
 		ns_unref(n);
 	}
@@ -515,30 +527,17 @@ static int checkpoint_node(struct node *n, struct cluster_ckpt *k)
  * thread, which alone changes the replica's objects, so one object at a time is enough. */
 static int on_checkpoint(void *ctx, struct cluster_ckpt *k)
 {
-	struct ipcfs *fs = ctx;
-	struct node **nodes, *n;
-	size_t count = 0, i = 0;
+	size_t i;
+	struct node **nodes = linked_objects(ctx, &i);
 	int rc = 0;
 
-	ipc_mutex_lock(&fs->ns_lock);
-	list_for_each_entry(n, &fs->all_nodes, all_link) count++;
-	nodes = calloc(count + 1, sizeof(*nodes));
-	if (nodes) {
-		list_for_each_entry(n, &fs->all_nodes, all_link)
-		{
-			if (n->linked && !n->is_dir && n->cpath && n->type->checkpoint) {
-				ns_ref(n);
-				nodes[i++] = n;
-			}
-		}
-	}
-	ipc_mutex_unlock(&fs->ns_lock);
 	if (!nodes)
 		return -ENOMEM;
 	while (i > 0) {
-		n = nodes[--i];
+		struct node *n = nodes[--i];
+
 		store_begin(&n->so);
-		if (rc == 0 && !n->dead)
+		if (rc == 0 && !n->dead && n->cpath && n->type->checkpoint)
 			rc = checkpoint_node(n, k);
 		store_end(&n->so);
 		ns_unref(n);
