@@ -80,7 +80,7 @@ static void barrier_read(fuse_req_t req, struct handle *h, size_t size, off_t of
 {
 	(void)size;
 	(void)off;
-	park_wait(req, h, BARRIER_ARRIVE, flags, barrier_try, barrier_answer);
+	park_wait(req, h, BARRIER_ARRIVE, 0, 0, flags, barrier_try, barrier_answer);
 }
 
 static void barrier_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,

@@ -97,7 +97,7 @@ static void event_read(fuse_req_t req, struct handle *h, size_t size, off_t off,
 {
 	(void)size;
 	(void)off;
-	park_wait(req, h, EVENT_WAIT, flags, event_try, event_answer);
+	park_wait(req, h, EVENT_WAIT, 0, 0, flags, event_try, event_answer);
 }
 
 /* "1" sets, "0" clears, a newline after either allowed. */

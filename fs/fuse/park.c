@@ -371,11 +371,14 @@ void park_answer(struct parked *p, int rc)
 	park_put(p);
 }
 
-void park_wait(fuse_req_t req, struct handle *h, int kind, int flags, park_try_fn try,
+void park_wait(fuse_req_t req, struct handle *h, int kind, uint64_t arg, size_t size, int flags,
+	       park_try_fn try,
 	       void (*answer)(fuse_req_t req, struct node *n, const struct waiter *w, int rc))
 {
 	struct node *n = h->node;
-	struct waiter probe = { .op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind };
+	struct waiter probe = {
+		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind, .arg = arg, .size = size
+	};
 	struct store_after after;
 	struct model_waker wk = park_step(&after);
 	struct parked *p;
@@ -394,11 +397,12 @@ void park_wait(fuse_req_t req, struct handle *h, int kind, int flags, park_try_f
 	store_end(&n->so);
 
 	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
-	p = park_new(req, h, kind, 0);
+	p = park_new(req, h, kind, arg);
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	p->w.size = size;
 	if (park_arm(p))
 		park_settle(p, try(n, &p->w, true, &wk), &after);
 }

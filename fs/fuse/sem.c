@@ -104,46 +104,26 @@ static void sem_submit(fuse_req_t req, struct handle *h, int kind, uint32_t unit
 		replica_submit(p, (uint32_t)kind, units, flags, NULL, 0);
 }
 
+static int sem_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
+{
+	return msem_wait(sem_of(n), w, queue, wk);
+}
+
+/* A wait decided at once (park_wait). */
+static void sem_answer(fuse_req_t req, struct node *n, const struct waiter *w, int rc)
+{
+	(void)n;
+	sem_reply(req, (enum sem_kind)w->kind, w->size, rc);
+}
+
 /* A wait (P or wait-for-zero) for req: answered now, or parked until it can be. */
 static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint32_t units,
 		     size_t size, int flags)
 {
-	struct node *n = h->node;
-	struct waiter probe = {
-		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind, .arg = units
-	};
-	struct store_after after;
-	struct model_waker wk = park_step(&after);
-	struct parked *p;
-	int rc;
-
-	if (n->fs->cluster) {
+	if (h->node->fs->cluster)
 		sem_submit(req, h, kind, units, size, flags & O_NONBLOCK ? CLUSTER_OP_NONBLOCK : 0);
-		return;
-	}
-	store_begin(&n->so);
-	if (n->dead)
-		rc = -n->dead_err;
-	else if ((rc = msem_wait(sem_of(n), &probe, false, &wk)) == MODEL_WOULD_BLOCK &&
-		 (flags & O_NONBLOCK))
-		rc = -EAGAIN;
-	if (rc != MODEL_WOULD_BLOCK) {
-		park_commit(n, &after);
-		sem_reply(req, kind, size, rc);
-		return;
-	}
-	store_end(&n->so);
-
-	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
-	p = park_new(req, h, kind, units);
-	if (!p) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	p->w.size = size;
-	if (!park_arm(p))
-		return;
-	park_settle(p, msem_wait(sem_of(n), &p->w, true, &wk), &after);
+	else
+		park_wait(req, h, kind, units, size, flags, sem_try, sem_answer);
 }
 
 static void sem_complete(struct parked *p)
