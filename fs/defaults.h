@@ -34,6 +34,10 @@
 /* Message priorities are 0 .. MQ_PRIOS-1, higher first; q@P is queue q at priority P. */
 #define MQ_PRIOS 32
 
+/* Terms of one write to a semaphore file (an operation on several semaphores at once), at
+ * most; more fail with E2BIG, as System V's semop past SEMOPM. */
+#define IPCFS_MAX_SEM_TERMS 32u
+
 /* A new barrier's user.parties (callers a round needs), and the most it may be set to. */
 #define IPCFS_DEFAULT_PARTIES 2u
 #define IPCFS_MAX_PARTIES (1u << 20)

@@ -41,9 +41,9 @@ static void barrier_complete(struct parked *p)
 		fuse_reply_buf(p->req, NULL, 0);
 }
 
-static void barrier_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void barrier_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	(void)done;
+	(void)a;
 	mbarrier_cancel(barrier_of(n), w);
 }
 
@@ -56,9 +56,10 @@ static void barrier_kill(struct node *n, int err)
 	park_commit(n, &after);
 }
 
-static int barrier_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
+static int barrier_try(struct node *n, struct waiter *w, bool queue, struct store_after *a)
 {
-	int rc = mbarrier_arrive(barrier_of(n), w, queue, wk);
+	struct model_waker wk = park_waker(&a->done);
+	int rc = mbarrier_arrive(barrier_of(n), w, queue, &wk);
 
 	if (rc == MODEL_DONE)
 		ns_touch(n, true);

@@ -64,9 +64,9 @@ static void event_complete(struct parked *p)
 		event_change(p->node, true); /* the set it consumed goes to the next */
 }
 
-static void event_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void event_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	(void)done;
+	(void)a;
 	mevent_cancel(event_of(n), w);
 }
 
@@ -79,9 +79,11 @@ static void event_kill(struct node *n, int err)
 	park_commit(n, &after);
 }
 
-static int event_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
+static int event_try(struct node *n, struct waiter *w, bool queue, struct store_after *a)
 {
-	return mevent_wait(event_of(n), w, queue, wk);
+	struct model_waker wk = park_waker(&a->done);
+
+	return mevent_wait(event_of(n), w, queue, &wk);
 }
 
 /* A wait decided at once (park_wait). */

@@ -373,9 +373,9 @@ static void fifo_complete(struct parked *p)
 	}
 }
 
-static void fifo_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void fifo_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	struct model_waker wk = park_waker(done);
+	struct model_waker wk = park_waker(&a->done);
 
 	mfifo_cancel(fifo_of(n), w, &wk);
 }

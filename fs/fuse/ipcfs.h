@@ -86,8 +86,8 @@ struct objtype {
 	int (*setxattr)(struct node *n, const char *name, uint64_t value);
 	/* an interrupted parked request leaves its queue without effect (the model's cancel:
 	 * those behind it proceed if they now can); inside a step on n, the waiters it serves are
-	 * claimed into done (park_waker) */
-	void (*cancel)(struct node *n, struct waiter *w, struct list_head *done);
+	 * claimed into a->done (park_waker), pollers of other objects it changed go to a->pw */
+	void (*cancel)(struct node *n, struct waiter *w, struct store_after *a);
 	/* complete a parked request claimed by a waker, the interrupt or kill: reply (rc 0: success,
 	 * else -errno) and undo its effect if the reply cannot be delivered */
 	void (*complete)(struct parked *p);
@@ -232,7 +232,24 @@ struct ipcfs {
 	struct ipc_mutex pend_lock;
 	struct list_head pend[IPCFS_PEND_BUCKETS];
 	uint64_t pend_next; /* last request or open id handed out; pend_lock */
+	/* the step of every semaphore (store_obj_join): one write may take or give units of
+	 * several at once, and serving one may then serve others (sem.c) */
+	struct store_obj sem_group;
 };
+
+/* Who makes a request, for the permission checks the daemon makes itself (beyond the kernel's
+ * of each path walk and open): its ids and supplementary groups. */
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	int ngroups; /* supplementary groups in groups[], or -1 if unknown */
+	gid_t groups[64];
+};
+
+/* caller_of - who makes req. caller_may - may c access n as mask (R_OK|W_OK|X_OK) says, by n's
+ * mode and owner, as the kernel's check would (root may all)? Takes a step on n. */
+void caller_of(fuse_req_t req, struct caller *c);
+bool caller_may(const struct caller *c, struct node *n, int mask);
 
 /* The object types, in the order of their directories at the root. */
 extern const struct objtype sem_type;

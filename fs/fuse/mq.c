@@ -274,9 +274,9 @@ static void mq_complete(struct parked *p)
 	}
 }
 
-static void mq_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void mq_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	struct model_waker wk = park_waker(done);
+	struct model_waker wk = park_waker(&a->done);
 
 	mmq_cancel(mq_of(n), w, &wk);
 }

@@ -236,9 +236,9 @@ static void mutex_complete(struct parked *p)
 	}
 }
 
-static void mutex_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void mutex_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	struct model_waker wk = park_waker(done);
+	struct model_waker wk = park_waker(&a->done);
 
 	mmutex_cancel(mutex_of(n), w, &wk);
 	mutex_touch(n, &wk);

@@ -128,6 +128,41 @@ void node_hash_del(struct ipcfs *fs, struct node *n)
 	}
 }
 
+/* ---- permissions ---- */
+
+void caller_of(fuse_req_t req, struct caller *c)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	c->uid = ctx->uid;
+	c->gid = ctx->gid;
+	c->ngroups = c->uid ? fuse_req_getgroups(req, 64, c->groups) : 0;
+	if (c->ngroups > 64)
+		c->ngroups = 64; /* more than we asked for: the first 64 are there */
+}
+
+bool caller_may(const struct caller *c, struct node *n, int mask)
+{
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool in_group;
+
+	if (c->uid == 0)
+		return true;
+	store_begin(&n->so);
+	mode = n->mode;
+	uid = n->uid;
+	gid = n->gid;
+	store_end(&n->so);
+	if (c->uid == uid)
+		return ((mode >> 6) & (mode_t)mask) == (mode_t)mask;
+	in_group = c->gid == gid;
+	for (int i = 0; !in_group && i < c->ngroups; i++)
+		in_group = c->groups[i] == gid;
+	return ((in_group ? mode >> 3 : mode) & (mode_t)mask) == (mode_t)mask;
+}
+
 /* ---- node lifetime ---- */
 
 struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,
@@ -415,7 +450,7 @@ int ns_init(struct ipcfs *fs, const struct objtype *const *types, size_t ntypes)
 	list_init(&fs->aliases);
 	fs->hsize = 1024;
 	fs->htab = calloc(fs->hsize, sizeof(*fs->htab));
-	if (!fs->htab)
+	if (!fs->htab || store_obj_init(fs->store, &fs->sem_group, 0) != 0)
 		return -ENOMEM;
 	fs->root = node_alloc(fs, NULL, true, "", 0755, getuid(), getgid());
 	if (!fs->root)
@@ -500,6 +535,8 @@ void ns_destroy(struct ipcfs *fs)
 		free_subtree(fs->root);
 		node_free(fs->root);
 	}
+	if (fs->sem_group.st)
+		store_obj_fini(&fs->sem_group);
 	free(fs->htab);
 }
 

@@ -63,11 +63,11 @@ struct parked *park_new(fuse_req_t req, struct handle *h, int kind, uint64_t arg
 
 /*
  * What an interrupt does to p, under n->so. A queued p is taken out with EINTR, those behind
- * it may proceed (into done) and pollers must look again (into pw): returns true, and the
+ * it may proceed (into a->done) and pollers must look again (into a->pw): returns true, and the
  * caller answers p. A p not queued yet is marked, and park_arm's caller answers EINTR; a p
  * claimed already is its claimer's to answer: false.
  */
-static bool park_claim_interrupted(struct parked *p, struct list_head *done, struct list_head *pw)
+static bool park_claim_interrupted(struct parked *p, struct store_after *a)
 {
 	struct node *n = p->node;
 
@@ -91,8 +91,8 @@ static bool park_claim_interrupted(struct parked *p, struct list_head *done, str
 	/* p may have been the head of its queue: those behind it may proceed now. Readiness may
 	 * have changed too, even if nobody proceeds (a semaphore's units that a P(5) at the
 	 * head kept from readers are readable once it leaves): pollers must look again. */
-	n->type->cancel(n, &p->w, done);
-	poll_collect(n, pw);
+	n->type->cancel(n, &p->w, a);
+	poll_collect(n, &a->pw);
 	return true;
 }
 
@@ -105,7 +105,7 @@ static void park_interrupt_now(struct parked *p)
 
 	park_after_init(&after);
 	store_begin(&n->so);
-	if (park_claim_interrupted(p, &after.done, &after.pw))
+	if (park_claim_interrupted(p, &after))
 		list_add_tail(&p->w.link, &after.done); /* answered like any claimed request */
 	store_commit(&n->so, &after);
 }
@@ -137,7 +137,7 @@ static void park_interrupt(fuse_req_t req, void *data)
 		store_end(&n->so);
 		return;
 	}
-	if (!park_claim_interrupted(p, &after.done, &after.pw)) {
+	if (!park_claim_interrupted(p, &after)) {
 		store_end(&n->so);
 		return;
 	}
@@ -380,14 +380,14 @@ void park_wait(fuse_req_t req, struct handle *h, int kind, uint64_t arg, size_t 
 		.op = &h->mo, .pid = fuse_req_ctx(req)->pid, .kind = kind, .arg = arg, .size = size
 	};
 	struct store_after after;
-	struct model_waker wk = park_step(&after);
 	struct parked *p;
 	int rc;
 
+	park_after_init(&after);
 	store_begin(&n->so);
 	if (n->dead)
 		rc = -n->dead_err;
-	else if ((rc = try(n, &probe, false, &wk)) == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
+	else if ((rc = try(n, &probe, false, &after)) == MODEL_WOULD_BLOCK && (flags & O_NONBLOCK))
 		rc = -EAGAIN;
 	if (rc != MODEL_WOULD_BLOCK) {
 		park_commit(n, &after);
@@ -399,10 +399,10 @@ void park_wait(fuse_req_t req, struct handle *h, int kind, uint64_t arg, size_t 
 	/* It must wait: allocate outside the lock, then ask again under it, queueing. */
 	p = park_new(req, h, kind, arg);
 	if (!p) {
-		fuse_reply_err(req, ENOMEM);
+		answer(req, n, &probe, -ENOMEM);
 		return;
 	}
 	p->w.size = size;
 	if (park_arm(p))
-		park_settle(p, try(n, &p->w, true, &wk), &after);
+		park_settle(p, try(n, &p->w, true, &after), &after);
 }

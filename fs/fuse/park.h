@@ -137,13 +137,15 @@ void park_answer(struct parked *p, int rc);
 
 /*
  * park_wait - the wait of kind(arg) for req through h (memory store; size: bytes to report,
- * in the waiter's size), decided by the model's try:
+ * in the waiter's size), decided by the model's try (inside a step on n; what it serves is
+ * claimed into a->done through park_waker, pollers of other objects it changed go to a->pw):
  * asked first without queueing (a probe, which changes nothing unless the wait passes), then
- * answered at once through answer(req, n, w, rc) when it passes or fails (O_NONBLOCK: EAGAIN),
- * else parked as try's queued waiter, answered later by the type's complete(). For a type
- * whose queueing call serves nobody when it answers MODEL_WOULD_BLOCK (park_settle).
+ * answered at once through answer(req, n, w, rc) when it passes or fails (O_NONBLOCK: EAGAIN;
+ * out of memory: ENOMEM), else parked as try's queued waiter, answered later by the type's
+ * complete(). For a type whose queueing call serves nobody when it answers MODEL_WOULD_BLOCK
+ * (park_settle).
  */
-typedef int (*park_try_fn)(struct node *n, struct waiter *w, bool queue, struct model_waker *wk);
+typedef int (*park_try_fn)(struct node *n, struct waiter *w, bool queue, struct store_after *a);
 void park_wait(fuse_req_t req, struct handle *h, int kind, uint64_t arg, size_t size, int flags,
 	       park_try_fn try,
 	       void (*answer)(fuse_req_t req, struct node *n, const struct waiter *w, int rc));

@@ -304,12 +304,12 @@ static bool matches(const struct waiter *w, const struct which *k)
 }
 
 /*
- * Take the waiters k names out of n's queues, inside a step whose served waiters go to done:
+ * Take the waiters k names out of n's queues, inside a step whose served waiters go to a:
  * the type's cancel lets those behind proceed; a parked request is answered rc. The list is
  * searched afresh after each one: a cancel may serve (and free) other ghosts. Returns whether
  * any was taken out.
  */
-static bool unqueue_locked(struct node *n, const struct which *k, int rc, struct list_head *done)
+static bool unqueue_locked(struct node *n, const struct which *k, int rc, struct store_after *a)
 {
 	bool any = false;
 
@@ -326,12 +326,12 @@ static bool unqueue_locked(struct node *n, const struct which *k, int rc, struct
 		if (!found)
 			return any;
 		list_del(&found->clink);
-		n->type->cancel(n, found, done);
+		n->type->cancel(n, found, a);
 		any = true;
 		if (found->ghost)
 			ghost_free(found, false);
 		else
-			park_claim(container_of(found, struct parked, w), rc, done);
+			park_claim(container_of(found, struct parked, w), rc, &a->done);
 	}
 }
 
@@ -343,7 +343,7 @@ static void close_locked(struct node *n, struct copen *c, int rc, const struct t
 	struct model_waker wk = park_waker(&after->done);
 	struct which k = { .host = c->host, .op = &c->mo };
 
-	unqueue_locked(n, &k, rc, &after->done);
+	unqueue_locked(n, &k, rc, after);
 	if (n->type->close_open)
 		n->type->close_open(n, &c->mo, when, &wk);
 	list_del(&c->link);
@@ -363,7 +363,7 @@ static void unqueue(struct node *n, uint64_t host, uint64_t id, int rc, const st
 
 	park_after_init(&after);
 	store_begin(&n->so);
-	any = unqueue_locked(n, &k, rc, &after.done);
+	any = unqueue_locked(n, &k, rc, &after);
 	while (!id) {
 		struct copen *c, *found = NULL;
 

@@ -122,9 +122,9 @@ static void rwlock_complete(struct parked *p)
 	}
 }
 
-static void rwlock_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void rwlock_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	struct model_waker wk = park_waker(done);
+	struct model_waker wk = park_waker(&a->done);
 
 	mrwlock_cancel(rwlock_of(n), w, &wk);
 	rwlock_touch(n, &wk);

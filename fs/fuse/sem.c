@@ -9,13 +9,22 @@
  *   dropping the lock.
  * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
+ * - A write of several terms (semtext.h) is one operation on several semaphores of one
+ *   directory (model/sem.h's multi): its names are looked up and their write permission
+ *   checked first, holding a reference to each, then it is decided or parked as any wait. All
+ *   semaphores of the mount share one step (store_obj_join with fs->sem_group), so the model
+ *   sees them all at once; each step then also moves the mtime and wakes the pollers of the
+ *   semaphores that the multis it served, failed or cancelled changed (sem_served). Such a
+ *   step is short: it holds no other lock and touches only the terms' states.
  * - Cluster mode (replica.h): every operation goes through the log, a V too (its caller is
  *   answered once it is applied), and sem_apply runs it on the replica with the same model
  *   calls as above.
  *
- * Locking: n->so protects the struct msem and the parked requests in its queues.
+ * Locking: n->so protects the struct msem and the parked requests in its queues; it is the
+ * same step for every semaphore of the mount (fs->sem_group).
  */
 #include "ipcfs.h"
+#include "node.h"
 #include "park.h"
 #include "replica.h"
 #include "model/sem.h"
@@ -27,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The log's semaphore operations besides the waits (enum sem_kind). */
 enum {
@@ -34,13 +44,106 @@ enum {
 	SEM_OP_PAUSE,  /* user.paused = arg */
 };
 
+/* A write of several terms: the model's operation and the semaphores' nodes, referenced while
+ * it lives (freed by sem_multi_free when its caller is answered). */
+struct sem_multi {
+	struct node *nodes[IPCFS_MAX_SEM_TERMS]; /* nodes[i] is m.t[i]'s semaphore */
+	struct msem_multi m;			 /* last: its terms follow */
+};
+
 static struct msem *sem_of(struct node *n)
 {
 	return store_state(&n->so);
 }
 
+static struct sem_multi *sem_multi_of(const struct waiter *w)
+{
+	return container_of((struct msem_multi *)(uintptr_t)w->arg, struct sem_multi, m);
+}
+
+static void sem_multi_free(struct sem_multi *sm)
+{
+	for (uint32_t i = 0; i < sm->m.nterms; i++)
+		ns_unref(sm->nodes[i]);
+	free(sm);
+}
+
+/*
+ * The terms t written through h as a multi for req's caller, into *out: the file written for a
+ * term without a name, else its sibling of that name, which must be a semaphore the caller may
+ * write. Returns 0, or -ENOENT (no such sibling), -EISDIR, -EACCES, -EINVAL (one semaphore
+ * twice), -ENOMEM; nothing is changed.
+ */
+static int sem_multi_make(fuse_req_t req, struct handle *h, const struct semtext_terms *t,
+			  struct sem_multi **out)
+{
+	struct ipcfs *fs = h->node->fs;
+	struct sem_multi *sm = calloc(1, sizeof(*sm) + t->n * sizeof(struct msem_term));
+	char name[IPCFS_NAME_MAX + 1];
+	struct caller c;
+	int rc = 0;
+
+	if (!sm)
+		return -ENOMEM;
+	caller_of(req, &c);
+	ipc_mutex_lock(&fs->ns_lock);
+	for (uint32_t i = 0; i < t->n && rc == 0; i++) {
+		const struct semtext_term *term = &t->t[i];
+		struct node *x = h->node;
+
+		if (term->name) {
+			memcpy(name, term->name, term->namelen);
+			name[term->namelen] = '\0';
+			x = h->node->linked ? node_find(fs, h->node->parent, name) : NULL;
+			rc = !x ? -ENOENT : x->is_dir ? -EISDIR : 0;
+		}
+		for (uint32_t j = 0; j < i && rc == 0; j++)
+			if (sm->nodes[j] == x)
+				rc = -EINVAL;
+		if (rc)
+			break;
+		ns_ref(x);
+		sm->nodes[i] = x;
+		sm->m.t[i].s = sem_of(x);
+		sm->m.t[i].n = term->op.op == SEMTEXT_P ? -(int32_t)term->op.n : (int32_t)term->op.n;
+		sm->m.nterms++;
+	}
+	ipc_mutex_unlock(&fs->ns_lock);
+	/* the file written was opened for writing; the others must allow it as well */
+	for (uint32_t i = 0; i < sm->m.nterms && rc == 0; i++)
+		if (sm->nodes[i] != h->node && !caller_may(&c, sm->nodes[i], W_OK))
+			rc = -EACCES;
+	if (rc) {
+		sem_multi_free(sm);
+		return rc;
+	}
+	*out = sm;
+	return 0;
+}
+
+/* Inside a step: the semaphores of multi sm changed (it proceeded: applied) or let others
+ * proceed (it left its queues): their pollers must look again, and a V moved mtime. */
+static void sem_multi_changed(struct sem_multi *sm, struct store_after *a, bool applied)
+{
+	for (uint32_t i = 0; i < sm->m.nterms; i++) {
+		if (applied && sm->m.t[i].n > 0)
+			ns_touch(sm->nodes[i], true);
+		poll_collect(sm->nodes[i], &a->pw);
+	}
+}
+
+/* Inside a step, once the model is done: what the multis it claimed into a->done changed. */
+static void sem_served(struct store_after *a)
+{
+	struct parked *p;
+
+	list_for_each_entry(p, &a->done, w.link) if (p->w.kind == SEM_MULTI)
+		sem_multi_changed(sem_multi_of(&p->w), a, p->rc == 0);
+}
+
 static int sem_init_obj(struct node *n)
 {
+	store_obj_join(&n->so, &n->fs->sem_group);
 	msem_init(sem_of(n));
 	sem_of(n)->host = n->fs->host; /* whose holders /proc can tell alive */
 	return 0;
@@ -74,19 +177,40 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 		return rc;
 	}
 	ns_touch(n, true);
+	sem_served(&after);
 	park_commit(n, &after);
 	return 0;
 }
 
-/* Answer a wait that ended now: rc < 0 an error, else its success. */
-static void sem_reply(fuse_req_t req, enum sem_kind kind, size_t size, int rc)
+/* The P terms of a multi whose caller never learnt of it go back (its V's stay given). */
+static void sem_multi_give_back(struct sem_multi *sm, pid_t tid)
+{
+	for (uint32_t i = 0; i < sm->m.nterms; i++)
+		if (sm->m.t[i].n < 0)
+			sem_post(sm->nodes[i], tid, (uint32_t)-sm->m.t[i].n);
+}
+
+/* Answer a wait that ended now: rc < 0 an error, else its success. Returns fuse_reply_*'s. */
+static int sem_reply(fuse_req_t req, enum sem_kind kind, size_t size, int rc)
 {
 	if (rc < 0)
-		fuse_reply_err(req, -rc);
-	else if (kind == SEM_READ_P)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_write(req, size);
+		return fuse_reply_err(req, -rc);
+	if (kind == SEM_READ_P)
+		return fuse_reply_buf(req, NULL, 0);
+	return fuse_reply_write(req, size);
+}
+
+/* The caller of w, a wait whose effect rc says, is answered: a multi's is freed, and what a
+ * successful one took goes back if the caller never learns of it (replied < 0). */
+static void sem_replied(struct node *n, const struct waiter *w, int rc, int replied)
+{
+	if (w->kind == SEM_MULTI) {
+		if (rc == 0 && replied < 0)
+			sem_multi_give_back(sem_multi_of(w), w->pid);
+		sem_multi_free(sem_multi_of(w));
+	} else if (rc == 0 && replied < 0 && (w->kind == SEM_READ_P || w->kind == SEM_WRITE_P)) {
+		sem_post(n, w->pid, (uint32_t)w->arg);
+	}
 }
 
 /* Cluster mode: req waits for operation kind(units) to come back from the log. */
@@ -104,16 +228,21 @@ static void sem_submit(fuse_req_t req, struct handle *h, int kind, uint32_t unit
 		replica_submit(p, (uint32_t)kind, units, flags, NULL, 0);
 }
 
-static int sem_try(struct node *n, struct waiter *w, bool queue, struct model_waker *wk)
+static int sem_try(struct node *n, struct waiter *w, bool queue, struct store_after *a)
 {
-	return msem_wait(sem_of(n), w, queue, wk);
+	struct model_waker wk = park_waker(&a->done);
+	int rc = msem_wait(sem_of(n), w, queue, &wk);
+
+	if (rc == MODEL_DONE && w->kind == SEM_MULTI)
+		sem_multi_changed(sem_multi_of(w), a, true);
+	sem_served(a);
+	return rc;
 }
 
 /* A wait decided at once (park_wait). */
 static void sem_answer(fuse_req_t req, struct node *n, const struct waiter *w, int rc)
 {
-	(void)n;
-	sem_reply(req, (enum sem_kind)w->kind, w->size, rc);
+	sem_replied(n, w, rc, sem_reply(req, (enum sem_kind)w->kind, w->size, rc));
 }
 
 /* A wait (P or wait-for-zero) for req: answered now, or parked until it can be. */
@@ -128,24 +257,19 @@ static void sem_wait(fuse_req_t req, struct handle *h, enum sem_kind kind, uint3
 
 static void sem_complete(struct parked *p)
 {
-	int rc;
-
-	if (p->rc)
-		rc = fuse_reply_err(p->req, -p->rc);
-	else if (p->w.kind == SEM_READ_P)
-		rc = fuse_reply_buf(p->req, NULL, 0);
-	else
-		rc = fuse_reply_write(p->req, p->w.size);
-	/* The caller never learns of a P it cannot receive: give the units back. */
-	if (rc < 0 && p->rc == 0 && (p->w.kind == SEM_READ_P || p->w.kind == SEM_WRITE_P))
-		sem_post(p->node, p->w.pid, (uint32_t)p->w.arg);
+	/* the caller never learns of a P it cannot receive: the units go back */
+	sem_replied(p->node, &p->w, p->rc,
+		    sem_reply(p->req, (enum sem_kind)p->w.kind, p->w.size, p->rc));
 }
 
-static void sem_cancel(struct node *n, struct waiter *w, struct list_head *done)
+static void sem_cancel(struct node *n, struct waiter *w, struct store_after *a)
 {
-	struct model_waker wk = park_waker(done);
+	struct model_waker wk = park_waker(&a->done);
 
 	msem_cancel(sem_of(n), w, &wk);
+	if (w->kind == SEM_MULTI)
+		sem_multi_changed(sem_multi_of(w), a, false); /* it held others back there */
+	sem_served(a);
 }
 
 static void sem_kill(struct node *n, int err)
@@ -154,6 +278,7 @@ static void sem_kill(struct node *n, int err)
 	struct model_waker wk = park_kill_step(n, err, &after);
 
 	msem_kill(sem_of(n), err, &wk);
+	sem_served(&after);
 	park_commit(n, &after);
 }
 
@@ -164,24 +289,48 @@ static void sem_read(fuse_req_t req, struct handle *h, size_t size, off_t off, i
 	sem_wait(req, h, SEM_READ_P, 1, 0, flags);
 }
 
+/* A write of several terms (or one naming a sibling): one operation on all their semaphores. */
+static void sem_write_multi(fuse_req_t req, struct handle *h, const struct semtext_terms *t,
+			    size_t size, int flags)
+{
+	struct sem_multi *sm;
+	int rc;
+
+	/* the log orders operations per object: nothing would make one on several atomic */
+	if (h->node->fs->cluster)
+		rc = -EOPNOTSUPP;
+	else
+		rc = sem_multi_make(req, h, t, &sm);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	park_wait(req, h, SEM_MULTI, (uintptr_t)&sm->m, size, flags, sem_try, sem_answer);
+}
+
 static void sem_write(fuse_req_t req, struct handle *h, const char *buf, size_t size, off_t off,
 		      int flags)
 {
-	struct semtext t;
-	int rc = semtext_parse(buf, size, &t);
+	struct semtext_terms terms;
+	const struct semtext *t = &terms.t[0].op;
+	int rc = semtext_parse_terms(buf, size, &terms);
 
 	(void)off;
+	if (rc == 0 && (terms.n > 1 || terms.t[0].name)) {
+		sem_write_multi(req, h, &terms, size, flags);
+		return;
+	}
 	if (rc == 0) {
-		switch (t.op) {
+		switch (t->op) {
 		case SEMTEXT_V:
 			if (h->node->fs->cluster) {
-				sem_submit(req, h, SEM_OP_V, t.n, size, 0);
+				sem_submit(req, h, SEM_OP_V, t->n, size, 0);
 				return;
 			}
-			rc = sem_post(h->node, fuse_req_ctx(req)->pid, t.n);
+			rc = sem_post(h->node, fuse_req_ctx(req)->pid, t->n);
 			break;
 		case SEMTEXT_P:
-			sem_wait(req, h, SEM_WRITE_P, t.n, size, flags);
+			sem_wait(req, h, SEM_WRITE_P, t->n, size, flags);
 			return;
 		case SEMTEXT_WAIT_ZERO:
 			sem_wait(req, h, SEM_WRITE_Z, 0, size, flags);
@@ -236,6 +385,7 @@ static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 		return rc;
 	}
 	ns_touch(n, false);
+	sem_served(&after);
 	park_commit(n, &after);
 	return 0;
 }

@@ -95,64 +95,36 @@ static void inspect_node(struct node *n, struct snapshot *s, const char *path)
 	s->parked += o->nwaits;
 }
 
-/* Who reads the view: what a path walk would check its searches against. */
-struct reader {
-	uid_t uid;
-	gid_t gid;
-	int ngroups; /* supplementary groups in groups[], or -1 if unknown */
-	gid_t groups[64];
-};
-
-static void reader_of(fuse_req_t req, struct reader *r)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-
-	r->uid = ctx->uid;
-	r->gid = ctx->gid;
-	r->ngroups = r->uid ? fuse_req_getgroups(req, 64, r->groups) : 0;
-	if (r->ngroups > 64)
-		r->ngroups = 64; /* more than we asked for: the first 64 are there */
-}
-
-/* May r search directory d? d->lock taken here. */
-static bool searchable(struct node *d, const struct reader *r)
-{
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	bool in_group;
-
-	if (r->uid == 0)
-		return true;
-	store_begin(&d->so);
-	mode = d->mode;
-	uid = d->uid;
-	gid = d->gid;
-	store_end(&d->so);
-	if (r->uid == uid)
-		return mode & S_IXUSR;
-	in_group = r->gid == gid;
-	for (int i = 0; !in_group && i < r->ngroups; i++)
-		in_group = r->groups[i] == gid;
-	return mode & (in_group ? S_IXGRP : S_IXOTH);
-}
-
 /* Is object n reachable by r through searchable directories? ns_lock held, no node lock. */
-static bool visible(struct node *n, const struct reader *r)
+static bool visible(struct node *n, const struct caller *r)
 {
 	struct node *root = n->fs->root;
 
 	if (r->uid == 0)
 		return true;
 	for (struct node *d = n->parent; d != root; d = d->parent)
-		if (!searchable(d, r))
+		if (!caller_may(r, d, X_OK))
 			return false;
-	return searchable(root, r);
+	return caller_may(r, root, X_OK);
+}
+
+static int by_step(const void *a, const void *b)
+{
+	uintptr_t x = store_step_id(&(*(struct node *const *)a)->so);
+	uintptr_t y = store_step_id(&(*(struct node *const *)b)->so);
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is nodes[i]'s step the one begun for nodes[i - 1] (sorted by_step)? */
+static bool same_step(struct node *const *nodes, size_t i)
+{
+	return i > 0 && store_step_id(&nodes[i]->so) == store_step_id(&nodes[i - 1]->so);
 }
 
 /* snapshot_take - every object of fs that r may reach, at one instant, into s (zeroed).
  * Returns 0 or -ENOMEM (s may then be incomplete, and must be freed either way). */
-static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapshot *s)
+static int snapshot_take(struct ipcfs *fs, const struct caller *r, struct snapshot *s)
 {
 	char *path = malloc(PATH_MAX);
 	struct node **nodes = NULL, *n;
@@ -175,8 +147,11 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 		if (n->linked && !n->fixed && !n->is_dir && visible(n, r))
 			nodes[nshown++] = n;
 	}
+	/* one step per group of objects that share theirs (every semaphore: sem.c), in order */
+	qsort(nodes, nshown, sizeof(*nodes), by_step);
 	for (size_t i = 0; i < nshown; i++) {
-		store_begin(&nodes[i]->so);
+		if (!same_step(nodes, i))
+			store_begin(&nodes[i]->so);
 		if (ns_path_locked(nodes[i], path, PATH_MAX) == 0)
 			inspect_node(nodes[i], s, path);
 	}
@@ -186,7 +161,8 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 	s->max_objects = fs->max_objects;
 	s->max_memory = fs->budget.max;
 	for (size_t i = 0; i < nshown; i++)
-		store_end(&nodes[i]->so);
+		if (!same_step(nodes, i))
+			store_end(&nodes[i]->so);
 	ipc_mutex_unlock(&fs->ns_lock);
 	free(nodes);
 	free(path);
@@ -200,7 +176,7 @@ static int snapshot_take(struct ipcfs *fs, const struct reader *r, struct snapsh
 }
 
 /* Render file name of the view for r from a fresh snapshot into a malloc'd buffer. */
-static int render(struct ipcfs *fs, const struct reader *r, const char *name, char **buf,
+static int render(struct ipcfs *fs, const struct caller *r, const char *name, char **buf,
 		  size_t *len)
 {
 	struct snapshot s = { 0 };
@@ -259,7 +235,7 @@ static void doc_put(struct doc *d)
 
 static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *fi, bool create)
 {
-	struct reader r;
+	struct caller r;
 	struct doc *d;
 	char *buf = NULL;
 	size_t len = 0;
@@ -269,7 +245,7 @@ static int status_open(fuse_req_t req, struct handle *h, struct fuse_file_info *
 		return -EPERM; /* cannot happen: nothing is created in the view */
 	if ((h->mo.flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES; /* the view is read-only, for root too */
-	reader_of(req, &r);
+	caller_of(req, &r);
 	d = malloc(sizeof(*d));
 	if (!d)
 		return -ENOMEM;

@@ -12,7 +12,8 @@
  *   primitives' own waiting is never used (see docs/design.md).
  * - Nothing can fail to commit, so after->fn always gets 0, on the committing thread.
  *
- * Locking: o->lock, taken by begin and dropped by end and commit.
+ * Locking: o->group->lock (o's own, unless o joined a group), taken by begin and dropped by
+ * end and commit.
  */
 #include "store/store.h"
 
@@ -37,17 +38,17 @@ static void mem_obj_fini(struct store_obj *o)
 
 static void mem_begin(struct store_obj *o)
 {
-	ipc_mutex_lock(&o->lock);
+	ipc_mutex_lock(&o->group->lock);
 }
 
 static void mem_end(struct store_obj *o)
 {
-	ipc_mutex_unlock(&o->lock);
+	ipc_mutex_unlock(&o->group->lock);
 }
 
 static void mem_commit(struct store_obj *o, struct store_after *a)
 {
-	ipc_mutex_unlock(&o->lock);
+	ipc_mutex_unlock(&o->group->lock);
 	if (a)
 		a->fn(a, 0);
 }

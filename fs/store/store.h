@@ -39,6 +39,7 @@
 #include <ipc/mutex.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -46,7 +47,10 @@ struct store;
 struct store_obj {
 	struct store *st;      /* the store it lives in; immutable */
 	struct ipc_mutex lock; /* serialises the steps on this object in this daemon */
-	void *state;	       /* the type's state (model/<type>.h); NULL for directories */
+	/* whose lock this object's steps take: itself, or the group it joined (store_obj_join),
+	 * so that one step covers every object of the group; immutable once steps begin */
+	struct store_obj *group;
+	void *state; /* the type's state (model/<type>.h); NULL for directories */
 };
 
 /*
@@ -95,7 +99,24 @@ static inline void store_close(struct store *st)
 static inline int store_obj_init(struct store *st, struct store_obj *o, size_t size)
 {
 	o->st = st;
+	o->group = o;
 	return st->ops->obj_init(st, o, size);
+}
+
+/* store_obj_join - o's steps are group's from now on: a step on either covers both, as a step
+ * on any object of a System V semaphore set covers the set. Before the first step on o; group
+ * has joined no other. */
+static inline void store_obj_join(struct store_obj *o, struct store_obj *group)
+{
+	o->group = group;
+}
+
+/* store_step_id - which step o's are: objects with the same id share their steps (one step
+ * covers them all). Whoever begins steps on several objects at once begins one per id, in
+ * increasing order of ids. */
+static inline uintptr_t store_step_id(const struct store_obj *o)
+{
+	return (uintptr_t)o->group;
 }
 
 /* store_obj_fini - free o's state; nobody uses o any more. */
@@ -110,7 +131,8 @@ static inline void *store_state(const struct store_obj *o)
 	return o->state;
 }
 
-/* store_begin - start a step on o (see above). Never two at once on o in one thread. */
+/* store_begin - start a step on o (see above). Never two at once on o (or its group) in one
+ * thread. */
 static inline void store_begin(struct store_obj *o)
 {
 	o->st->ops->begin(o);
