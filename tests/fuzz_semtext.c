@@ -102,6 +102,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(rc == ref_rc);
 	CHECK(t.op == r.op && t.n == r.n);
 
+	/* the same bytes as terms: the contract of semtext_parse_terms, and the single-number
+	 * text (no ':', one word) must read as semtext_parse reads it */
+	{
+		struct semtext_terms *terms = malloc(sizeof(*terms));
+		int trc;
+
+		CHECK(terms);
+		terms->n = 0xdead;
+		trc = semtext_parse_terms(buf, size, terms);
+		CHECK(trc == 0 || trc == -EINVAL || trc == -E2BIG);
+		CHECK(!size || memcmp(buf, data, size) == 0);
+		if (trc == 0) {
+			CHECK(terms->n >= 1 && terms->n <= IPCFS_MAX_SEM_TERMS);
+			for (uint32_t i = 0; i < terms->n; i++) {
+				const struct semtext_term *x = &terms->t[i];
+
+				CHECK(!x->name || (x->name >= buf && x->name + x->namelen <= buf + size &&
+						   x->namelen >= 1 && x->namelen <= IPCFS_NAME_MAX &&
+						   !memchr(x->name, '/', x->namelen)));
+			}
+			if (terms->n == 1 && !terms->t[0].name)
+				CHECK(rc == 0 && terms->t[0].op.op == t.op && terms->t[0].op.n == t.n);
+		} else {
+			CHECK(terms->n == 0xdead);
+		}
+		if (rc == 0)
+			CHECK(trc == 0 && terms->n == 1 && !terms->t[0].name);
+		free(terms);
+	}
+
 	free(ref);
 	free(buf);
 	return 0;

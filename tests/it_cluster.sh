@@ -37,6 +37,8 @@ test_cluster_names_sizes_and_owners_are_the_same_on_both_mounts() {
 	expect_eq "$(ls a/sem/app)" jobs "a lists what b made"
 	expect_err "Directory not empty" "rmdir of a non-empty directory" -- rmdir b/sem/app
 	expect_err "not supported" "rename in cluster mode" -- mv a/sem/s a/sem/t
+	expect_err "not supported" "one write on several semaphores in cluster mode" -- \
+		bash -c 'echo "1 s:1" > a/sem/app/jobs'
 	rm a/sem/app/jobs
 	rmdir b/sem/app || fail "rmdir on b of what a emptied"
 	wait_until 5 bash -c '! [ -e a/sem/app ]' || fail "a still shows the directory"

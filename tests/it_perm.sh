@@ -242,6 +242,21 @@ test_other_user_cannot_chown_or_take_others() {
 	expect_eq "$(stat -c %u sem/rootobj)" 0 "root still owns it"
 }
 
+# A write naming other semaphores (semop) needs write permission on each, as opening them
+# for writing would: the daemon checks those, the kernel only the file written.
+test_other_user_multi_needs_write_on_every_semaphore() {
+	mkdir sem/pm
+	echo 1 > sem/pm/a
+	echo 1 > sem/pm/b
+	echo 1 > sem/pm/c
+	chmod 666 sem/pm/a sem/pm/c
+	expect_err "Permission denied" "P of a and of root's 0644 b" -- \
+		as_other bash -c 'echo "-1 b:-1" > sem/pm/a'
+	expect_rc 0 "P of a and of root's 0666 c" -- as_other bash -c 'echo "-1 c:-1" > sem/pm/a'
+	expect_eq "$(size sem/pm/a):$(size sem/pm/b):$(size sem/pm/c)" "0:1:0" \
+		"only the permitted multi took units"
+}
+
 mount_ipcfs
 run_test test_attr_new_entries_belong_to_caller_minus_umask
 run_test test_attr_chmod_chown_touch_d_show_in_stat
@@ -260,4 +275,5 @@ run_other_test test_other_user_mutex_needs_permission
 run_other_test test_other_user_creates_where_dir_mode_allows
 run_other_test test_other_user_sticky_dir_protects_others_objects
 run_other_test test_other_user_cannot_chown_or_take_others
+run_other_test test_other_user_multi_needs_write_on_every_semaphore
 finish

@@ -8,6 +8,7 @@
 #include "inspect/snapshot.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -271,6 +272,230 @@ static void test_model_sem_holders_and_waiters_inspected(void **state)
 	msem_fini(&s);
 }
 
+/* ---- operations on several semaphores at once (struct msem_multi) ---- */
+
+/* A multi of terms (s, n) pairs, and the caller's waiter w (kind SEM_MULTI) that asks it. */
+static struct msem_multi *multi_new(struct waiter *w, uint32_t nterms, struct msem *s[],
+				    const int32_t n[])
+{
+	struct msem_multi *m = calloc(1, sizeof(*m) + nterms * sizeof(struct msem_term));
+
+	assert_non_null(m);
+	m->nterms = nterms;
+	for (uint32_t i = 0; i < nterms; i++) {
+		m->t[i].s = s[i];
+		m->t[i].n = n[i];
+	}
+	waiter_make(w, &op, getpid(), SEM_MULTI, (uintptr_t)m);
+	return m;
+}
+
+static void test_model_sem_multi_takes_all_or_nothing(void **state)
+{
+	struct msem a, b;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w;
+	struct msem_multi *m = multi_new(&w, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ -1, -2 });
+
+	(void)state;
+	sem_with(&a, 1);
+	sem_with(&b, 1);
+	/* b has 1 of 2: nothing is taken, from a either */
+	assert_int_equal(msem_wait(&a, &w, false, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(a.count, 1);
+	assert_true(list_empty(&a.pq) && list_empty(&b.pq));
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(a.count, 1);
+	assert_false(list_empty(&a.pq) || list_empty(&b.pq)); /* a term in each queue */
+	assert_false(msem_readable(&a));		       /* a's head waits: no overtaking */
+	/* the unit b lacked: both taken at once, the caller's waiter handed back */
+	assert_int_equal(msem_post(&b, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &w);
+	assert_int_equal(r.rc[0], 0);
+	assert_int_equal(a.count, 0);
+	assert_int_equal(b.count, 0);
+	assert_true(list_empty(&a.pq) && list_empty(&b.pq));
+	assert_int_equal(a.nholders, 1);
+	assert_int_equal(b.holders[0].units, 2);
+	free(m);
+	msem_fini(&a);
+	msem_fini(&b);
+}
+
+static void test_model_sem_multi_keeps_each_queue_fifo(void **state)
+{
+	struct msem a, b;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter first, later, w;
+	struct msem_multi *m = multi_new(&w, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ -1, -1 });
+
+	(void)state;
+	sem_with(&a, 0);
+	sem_with(&b, 1);
+	waiter_make(&first, &op, 2, SEM_WRITE_P, 1);
+	assert_int_equal(msem_wait(&a, &first, true, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	/* a P(1) on b alone, later than the multi, waits behind it though b has the unit */
+	waiter_make(&later, &op, 3, SEM_WRITE_P, 1);
+	assert_int_equal(msem_wait(&b, &later, true, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(b.count, 1);
+	/* a's first unit goes to the P ahead of the multi in a's queue */
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &first);
+	/* the second serves the multi, then b's queue moves on: later waits for a unit of b */
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[1], &w);
+	assert_int_equal(b.count, 0);
+	assert_int_equal(msem_post(&b, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 3);
+	assert_ptr_equal(r.w[2], &later);
+	free(m);
+	msem_fini(&a);
+	msem_fini(&b);
+}
+
+static void test_model_sem_multi_cancel_and_kill_leave_every_queue(void **state)
+{
+	struct msem a, b;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w, behind;
+	struct msem_multi *m = multi_new(&w, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ -1, -1 });
+
+	(void)state;
+	sem_with(&a, 1);
+	sem_with(&b, 0);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	waiter_make(&behind, &op, 2, SEM_READ_P, 1);
+	assert_int_equal(msem_wait(&a, &behind, true, &wk), MODEL_WOULD_BLOCK);
+	/* interrupted: out of both queues without effect; the P behind it on a proceeds */
+	msem_cancel(&a, &w, &wk);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &behind);
+	assert_true(list_empty(&b.pq));
+	assert_int_equal(a.count, 0);
+	assert_int_equal(b.count, 0);
+	/* queued again, then b removed: it fails with b's errno, and leaves a's queue too */
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	msem_kill(&b, EIDRM, &wk);
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[1], &w);
+	assert_int_equal(r.rc[1], -EIDRM);
+	assert_true(list_empty(&a.pq));
+	assert_int_equal(a.count, 1);
+	/* and a later multi naming b fails at once */
+	assert_int_equal(msem_wait(&a, &w, true, &wk), -EIDRM);
+	assert_true(list_empty(&a.pq));
+	free(m);
+	msem_fini(&a);
+	msem_fini(&b);
+}
+
+static void test_model_sem_multi_zero_and_v_terms(void **state)
+{
+	struct msem a, b, c;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w, p, big;
+	/* take one of a when b is zero, giving one to c */
+	struct msem_multi *m = multi_new(&w, 3, (struct msem *[]){ &a, &b, &c },
+					 (int32_t[]){ -1, 0, 1 });
+	struct msem_multi *mb = multi_new(&big, 2, (struct msem *[]){ &a, &c },
+					  (int32_t[]){ 1, INT32_MAX });
+
+	(void)state;
+	sem_with(&a, 1);
+	sem_with(&b, 1);
+	sem_with(&c, 0);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	assert_false(list_empty(&b.zq));
+	/* b reaches zero by a P: the multi proceeds */
+	waiter_make(&p, &op, 2, SEM_WRITE_P, 1);
+	assert_int_equal(msem_wait(&b, &p, true, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &w);
+	assert_int_equal(a.count, 0);
+	assert_int_equal(c.count, 1);
+	/* a V past INT32_MAX anywhere fails the whole multi, changing nothing */
+	assert_int_equal(msem_wait(&a, &big, true, &wk), -EOVERFLOW);
+	assert_int_equal(a.count, 0);
+	assert_int_equal(c.count, 1);
+	free(m);
+	free(mb);
+	msem_fini(&a);
+	msem_fini(&b);
+	msem_fini(&c);
+}
+
+static void test_model_sem_multi_serving_one_serves_the_next(void **state)
+{
+	struct msem a, b, c;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w1, w2;
+	/* w1 takes from a and gives to b; w2 takes from b and c */
+	struct msem_multi *m1 = multi_new(&w1, 2, (struct msem *[]){ &a, &b },
+					  (int32_t[]){ -1, 1 });
+	struct msem_multi *m2 = multi_new(&w2, 2, (struct msem *[]){ &b, &c },
+					  (int32_t[]){ -1, -1 });
+
+	(void)state;
+	sem_with(&a, 0);
+	sem_with(&b, 0);
+	sem_with(&c, 1);
+	assert_int_equal(msem_wait(&a, &w1, true, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(msem_wait(&b, &w2, true, &wk), MODEL_WOULD_BLOCK);
+	/* one V on a: w1 proceeds, its V on b lets w2 proceed in the same operation */
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[0], &w1);
+	assert_ptr_equal(r.w[1], &w2);
+	assert_int_equal(a.count + b.count + c.count, 0);
+	free(m1);
+	free(m2);
+	msem_fini(&a);
+	msem_fini(&b);
+	msem_fini(&c);
+}
+
+static void test_model_sem_multi_never_overtakes_and_its_v_serves(void **state)
+{
+	struct msem a, b;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter big, w, v;
+	struct msem_multi *m = multi_new(&w, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ -1, -1 });
+	struct msem_multi *mv = multi_new(&v, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ 1, 2 });
+
+	(void)state;
+	sem_with(&a, 0);
+	sem_with(&b, 1);
+	/* a P(2) waits at b's head; the multi queues behind it on b, first on a */
+	waiter_make(&big, &op, 2, SEM_WRITE_P, 2);
+	assert_int_equal(msem_wait(&b, &big, true, &wk), MODEL_WOULD_BLOCK);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	/* a's unit comes: b has the 1 the multi needs, but the P(2) came first */
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(b.count, 1);
+	/* a multi of V's proceeds at once and serves both, in b's order, in one operation */
+	assert_int_equal(msem_wait(&a, &v, true, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[0], &big);
+	assert_ptr_equal(r.w[1], &w);
+	assert_int_equal(a.count + b.count, 1);
+	free(m);
+	free(mv);
+	msem_fini(&a);
+	msem_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +509,12 @@ int main(void)
 		cmocka_unit_test(test_model_sem_kill_fails_every_waiter),
 		cmocka_unit_test(test_model_sem_pause_holds_p_back_until_resumed),
 		cmocka_unit_test(test_model_sem_holders_and_waiters_inspected),
+		cmocka_unit_test(test_model_sem_multi_takes_all_or_nothing),
+		cmocka_unit_test(test_model_sem_multi_keeps_each_queue_fifo),
+		cmocka_unit_test(test_model_sem_multi_cancel_and_kill_leave_every_queue),
+		cmocka_unit_test(test_model_sem_multi_zero_and_v_terms),
+		cmocka_unit_test(test_model_sem_multi_serving_one_serves_the_next),
+		cmocka_unit_test(test_model_sem_multi_never_overtakes_and_its_v_serves),
 	};
 
 	alarm(TEST_BINARY_TIMEOUT);

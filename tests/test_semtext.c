@@ -288,6 +288,85 @@ static void test_semtext_error_leaves_output_unchanged(void **state)
 	assert_int_equal(t.n, 9);
 }
 
+/* ---- several terms (semtext_parse_terms) ---- */
+
+static int parse_terms(const char *text, struct semtext_terms *out)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	rc = semtext_parse_terms(copy, len, out);
+	if (rc == 0) /* names point into the buffer: compare them before it goes */
+		for (uint32_t i = 0; i < out->n; i++)
+			if (out->t[i].name)
+				out->t[i].name = strndup(out->t[i].name, out->t[i].namelen);
+	free(copy);
+	return rc;
+}
+
+static void free_terms(struct semtext_terms *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		free((char *)t->t[i].name);
+}
+
+static void test_semtext_terms_name_siblings(void **state)
+{
+	struct semtext_terms t;
+
+	(void)state;
+	assert_int_equal(parse_terms(" -1\tright:-1 b:c:+2 z:0\n", &t), 0);
+	assert_int_equal(t.n, 4);
+	assert_null(t.t[0].name);
+	assert_int_equal(t.t[0].op.op, SEMTEXT_P);
+	assert_int_equal(t.t[0].op.n, 1);
+	assert_string_equal(t.t[1].name, "right");
+	assert_int_equal(t.t[1].op.op, SEMTEXT_P);
+	assert_string_equal(t.t[2].name, "b:c"); /* the last ':' separates */
+	assert_int_equal(t.t[2].op.op, SEMTEXT_V);
+	assert_int_equal(t.t[2].op.n, 2);
+	assert_int_equal(t.t[3].op.op, SEMTEXT_WAIT_ZERO);
+	free_terms(&t);
+	/* one term without a name is what semtext_parse says, the empty text too */
+	assert_int_equal(parse_terms("-7", &t), 0);
+	assert_true(t.n == 1 && !t.t[0].name && t.t[0].op.op == SEMTEXT_P && t.t[0].op.n == 7);
+	assert_int_equal(parse_terms(" \n", &t), 0);
+	assert_true(t.n == 1 && !t.t[0].name && t.t[0].op.op == SEMTEXT_V && t.t[0].op.n == 1);
+}
+
+static void test_semtext_terms_reject_bad_terms_unchanged(void **state)
+{
+	static const char *const bad[] = {
+		"a:",	   "a: -1",	":1",	  "a/b:1", ".:1", "..:1", "a:1 a:2", "-1 2",
+		"a:-0",	   "a:x",	"a:1x",	  "a:+",   "a::", "-1 -",
+	};
+	struct semtext_terms t = { .n = 99 };
+	char many[4 * (IPCFS_MAX_SEM_TERMS + 1) + 1] = "", longname[IPCFS_NAME_MAX + 4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_terms(bad[i], &t) != -EINVAL)
+			fail_msg("\"%s\": expected -EINVAL", bad[i]);
+		assert_int_equal(t.n, 99);
+	}
+	for (unsigned i = 0; i <= IPCFS_MAX_SEM_TERMS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%c:1 ", 'A' + i);
+	assert_int_equal(parse_terms(many, &t), -E2BIG);
+	many[strlen(many) - 5] = '\0'; /* the limit itself is fine */
+	assert_int_equal(parse_terms(many, &t), 0);
+	assert_int_equal(t.n, IPCFS_MAX_SEM_TERMS);
+	free_terms(&t);
+	memset(longname, 'n', IPCFS_NAME_MAX + 1);
+	strcpy(longname + IPCFS_NAME_MAX + 1, ":1");
+	assert_int_equal(parse_terms(longname, &t), -EINVAL);
+	strcpy(longname + IPCFS_NAME_MAX, ":1");
+	assert_int_equal(parse_terms(longname, &t), 0);
+	free_terms(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +385,8 @@ int main(void)
 		cmocka_unit_test(test_semtext_rejects_non_ascii_bytes),
 		cmocka_unit_test(test_semtext_reads_len_bytes_not_up_to_nul),
 		cmocka_unit_test(test_semtext_error_leaves_output_unchanged),
+		cmocka_unit_test(test_semtext_terms_name_siblings),
+		cmocka_unit_test(test_semtext_terms_reject_bad_terms_unchanged),
 	};
 
 	alarm(TEST_BINARY_TIMEOUT);
