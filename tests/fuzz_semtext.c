@@ -118,12 +118,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (uint32_t i = 0; i < terms->n; i++) {
 				const struct semtext_term *x = &terms->t[i];
 
-				CHECK(!x->name || (x->name >= buf && x->name + x->namelen <= buf + size &&
-						   x->namelen >= 1 && x->namelen <= IPCFS_NAME_MAX &&
-						   !memchr(x->name, '/', x->namelen)));
+				CHECK(!x->name ||
+				      (x->name >= buf && x->name + x->namelen <= buf + size &&
+				       x->namelen >= 1 && x->namelen <= IPCFS_NAME_MAX &&
+				       !memchr(x->name, '/', x->namelen)));
 			}
 			if (terms->n == 1 && !terms->t[0].name)
-				CHECK(rc == 0 && terms->t[0].op.op == t.op && terms->t[0].op.n == t.n);
+				CHECK(rc == 0 && terms->t[0].op.op == t.op &&
+				      terms->t[0].op.n == t.n);
 		} else {
 			CHECK(terms->n == 0xdead);
 		}

@@ -308,7 +308,7 @@ static void test_model_sem_multi_takes_all_or_nothing(void **state)
 	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
 	assert_int_equal(a.count, 1);
 	assert_false(list_empty(&a.pq) || list_empty(&b.pq)); /* a term in each queue */
-	assert_false(msem_readable(&a));		       /* a's head waits: no overtaking */
+	assert_false(msem_readable(&a));		      /* a's head waits: no overtaking */
 	/* the unit b lacked: both taken at once, the caller's waiter handed back */
 	assert_int_equal(msem_post(&b, 1, 0, 1, &wk), MODEL_DONE);
 	assert_int_equal(r.n, 1);
@@ -404,10 +404,10 @@ static void test_model_sem_multi_zero_and_v_terms(void **state)
 	struct model_waker wk = waker_of(&r);
 	struct waiter w, p, big;
 	/* take one of a when b is zero, giving one to c */
-	struct msem_multi *m = multi_new(&w, 3, (struct msem *[]){ &a, &b, &c },
-					 (int32_t[]){ -1, 0, 1 });
-	struct msem_multi *mb = multi_new(&big, 2, (struct msem *[]){ &a, &c },
-					  (int32_t[]){ 1, INT32_MAX });
+	struct msem_multi *m =
+		multi_new(&w, 3, (struct msem *[]){ &a, &b, &c }, (int32_t[]){ -1, 0, 1 });
+	struct msem_multi *mb =
+		multi_new(&big, 2, (struct msem *[]){ &a, &c }, (int32_t[]){ 1, INT32_MAX });
 
 	(void)state;
 	sem_with(&a, 1);
@@ -440,10 +440,10 @@ static void test_model_sem_multi_serving_one_serves_the_next(void **state)
 	struct model_waker wk = waker_of(&r);
 	struct waiter w1, w2;
 	/* w1 takes from a and gives to b; w2 takes from b and c */
-	struct msem_multi *m1 = multi_new(&w1, 2, (struct msem *[]){ &a, &b },
-					  (int32_t[]){ -1, 1 });
-	struct msem_multi *m2 = multi_new(&w2, 2, (struct msem *[]){ &b, &c },
-					  (int32_t[]){ -1, -1 });
+	struct msem_multi *m1 =
+		multi_new(&w1, 2, (struct msem *[]){ &a, &b }, (int32_t[]){ -1, 1 });
+	struct msem_multi *m2 =
+		multi_new(&w2, 2, (struct msem *[]){ &b, &c }, (int32_t[]){ -1, -1 });
 
 	(void)state;
 	sem_with(&a, 0);

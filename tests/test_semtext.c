@@ -340,8 +340,8 @@ static void test_semtext_terms_name_siblings(void **state)
 static void test_semtext_terms_reject_bad_terms_unchanged(void **state)
 {
 	static const char *const bad[] = {
-		"a:",	   "a: -1",	":1",	  "a/b:1", ".:1", "..:1", "a:1 a:2", "-1 2",
-		"a:-0",	   "a:x",	"a:1x",	  "a:+",   "a::", "-1 -",
+		"a:",	"a: -1", ":1",	"a/b:1", ".:1", "..:1", "a:1 a:2",
+		"-1 2", "a:-0",	 "a:x", "a:1x",	 "a:+", "a::",	"-1 -",
 	};
 	struct semtext_terms t = { .n = 99 };
 	char many[4 * (IPCFS_MAX_SEM_TERMS + 1) + 1] = "", longname[IPCFS_NAME_MAX + 4];

@@ -105,7 +105,8 @@ static int sem_multi_make(fuse_req_t req, struct handle *h, const struct semtext
 		ns_ref(x);
 		sm->nodes[i] = x;
 		sm->m.t[i].s = sem_of(x);
-		sm->m.t[i].n = term->op.op == SEMTEXT_P ? -(int32_t)term->op.n : (int32_t)term->op.n;
+		sm->m.t[i].n =
+			term->op.op == SEMTEXT_P ? -(int32_t)term->op.n : (int32_t)term->op.n;
 		sm->m.nterms++;
 	}
 	ipc_mutex_unlock(&fs->ns_lock);

@@ -265,8 +265,7 @@ static void serve(struct msem *s, struct model_waker *wk)
 }
 
 /* msem_wait of a multi (w->kind SEM_MULTI). */
-static int multi_wait(struct msem_multi *m, struct waiter *w, bool queue,
-		      struct model_waker *wk)
+static int multi_wait(struct msem_multi *m, struct waiter *w, bool queue, struct model_waker *wk)
 {
 	LIST_HEAD_DECL(work);
 	int rc;
@@ -279,7 +278,7 @@ static int multi_wait(struct msem_multi *m, struct waiter *w, bool queue,
 		t->w = *w;
 		list_init(&t->w.link);
 		t->w.kind = SEM_TERM;
-		t->w.arg = t->n < 0 ? (uint64_t)-(int64_t)t->n : 0;
+		t->w.arg = t->n < 0 ? (uint64_t) - (int64_t)t->n : 0;
 	}
 	rc = multi_check(m, false);
 	if (rc == MODEL_DONE) {

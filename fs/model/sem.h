@@ -56,17 +56,16 @@ enum sem_kind {
  */
 struct msem_multi;
 struct msem_term {
-	struct msem *s;		/* the semaphore; the caller keeps it alive */
-	int32_t n;		/* > 0: V(n); < 0: P(-n); 0: wait until the count is zero */
-	struct waiter w;	/* its place in s->pq or s->zq while the multi waits */
-	struct msem_multi *m;	/* the operation it belongs to (set by msem_wait) */
+	struct msem *s;	      /* the semaphore; the caller keeps it alive */
+	int32_t n;	      /* > 0: V(n); < 0: P(-n); 0: wait until the count is zero */
+	struct waiter w;      /* its place in s->pq or s->zq while the multi waits */
+	struct msem_multi *m; /* the operation it belongs to (set by msem_wait) */
 };
 struct msem_multi {
 	struct waiter *w; /* the caller's waiter (set by msem_wait) */
 	uint32_t nterms;
 	struct msem_term t[]; /* s and n set by the caller, on distinct semaphores */
 };
-
 
 /* msem_init - a semaphore with count 0. msem_fini - free it; nobody waits. */
 void msem_init(struct msem *s);
