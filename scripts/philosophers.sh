@@ -7,17 +7,26 @@
 # philosophers are then killed: their waits end and take nothing.
 # Second round: the forks are taken in a global order (the lower-numbered fork first), which
 # breaks the circle: all five eat.
+# Third round: the forks are semaphores of one directory, and each philosopher takes both in
+# one atomic operation (`echo "-1 fork2:-1" > sem/philosophers/fork1`: both units or none,
+# as System V's semop). Nobody ever holds one fork while waiting for the other, so no circle
+# can form: `ipcctl deadlock` is asked again and again while they eat MEALS times each, and
+# must say "no deadlock" every time; the log of meals shows no two neighbours ever ate at
+# once.
 #
 # usage: scripts/philosophers.sh [MOUNTPOINT]    (default: $IPCFS_MOUNT, else /run/ipcfs)
-# Exit status: 0 when the first round deadlocked and was detected and the second round ate.
+# Exit status: 0 when the first round deadlocked and was detected, and the second and third
+# rounds ate (the third with no deadlock seen and no neighbours eating together).
 #
 # A mutex is held by keeping it open: `exec 8>fork` takes it (waiting while another process
 # holds it), closing the descriptor or exiting gives it back.
 source "$(dirname "$0")/common.sh"
-demo_dirs philosophers mutex mq
+demo_dirs philosophers mutex mq sem
 F=$MUTEX
 Q=$MQ
+S=$SEM
 N=5
+MEALS=${MEALS:-50}
 
 # philosopher I FIRST SECOND: take fork FIRST, sit down, wait for the signal, take SECOND, eat.
 philosopher() {
@@ -79,3 +88,54 @@ round ordered
 for _ in $(seq $N); do read -r _ <"$Q/ate"; done
 wait
 echo "all $N philosophers ate"
+
+# atomic_philosopher I: MEALS times take forks I and I+1 at once, eat, put both back
+atomic_philosopher() {
+	local left=$1 right=$((($1 + 1) % N))
+	for _ in $(seq "$MEALS"); do
+		echo "-1 fork$right:-1" >"$S/fork$left"
+		echo "start $1" >"$Q/log"
+		echo "end $1" >"$Q/log"
+		echo "1 fork$right:1" >"$S/fork$left"
+	done
+}
+
+echo
+echo "== Round 3: both forks in one atomic operation (semaphores fork0..fork$((N - 1)))"
+for i in $(seq 0 $((N - 1))); do echo 1 >"$S/fork$i"; done
+touch "$Q/log"
+pids=()
+for i in $(seq 0 $((N - 1))); do
+	atomic_philosopher "$i" &
+	pids+=($!)
+done
+checks=0
+while kill -0 "${pids[@]}" 2>/dev/null; do
+	rc=0
+	"$ipcctl" deadlock >/dev/null || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "philosophers: ipcctl deadlock said $rc while they ate" >&2
+		"$ipcctl" deadlock >&2 || true
+		exit 1
+	fi
+	checks=$((checks + 1))
+done
+wait
+# replay the log: a philosopher starts eating only while neither neighbour eats
+declare -A eating=()
+meals=0
+for _ in $(seq $((2 * N * MEALS))); do
+	read -r what who <"$Q/log"
+	if [ "$what" = start ]; then
+		if [ -n "${eating[$(((who + 1) % N))]-}" ] || [ -n "${eating[$(((who + N - 1) % N))]-}" ]; then
+			echo "philosophers: $who ate while a neighbour ate" >&2
+			exit 1
+		fi
+		eating[$who]=1
+		meals=$((meals + 1))
+	else
+		unset "eating[$who]"
+	fi
+done
+echo "ipcctl deadlock: no deadlock in $checks checks while they ate"
+echo "all $N philosophers ate $MEALS times each ($meals meals), never two neighbours at once"

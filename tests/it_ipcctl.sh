@@ -966,9 +966,14 @@ test_ipcctl_philosophers_script() {
 	grep -qE '^cycle: (pid [0-9]+ -> /mutex/philosophers/fork[0-4] -> ){5}pid [0-9]+$' "$out" ||
 		fail "round 1: the cycle line"
 	expect_eq "$(grep -c '^philosopher [0-4] eats with forks ' "$out")" 5 "round 2: five meals"
-	expect_eq "$(tail -1 "$out")" "all 5 philosophers ate" "the script's last line"
+	grep -qx "all 5 philosophers ate" "$out" || fail "round 2: all ate"
+	grep -q '^ipcctl deadlock: no deadlock in [1-9][0-9]* checks while they ate$' "$out" ||
+		fail "round 3: ipcctl deadlock said no deadlock while they ate"
+	expect_eq "$(tail -1 "$out")" \
+		"all 5 philosophers ate 50 times each (250 meals), never two neighbours at once" \
+		"the script's last line (round 3)"
 	[ "$T_CUR_FAILED" = 0 ] || sed 's/^/#   | /' "$out"
-	expect_eq "$(find mutex mq -mindepth 1 | wc -l)" 0 "objects the script left"
+	expect_eq "$(find mutex mq sem -mindepth 1 | wc -l)" 0 "objects the script left"
 	run_ctl deadlock
 	expect_eq "$RC" 0 "no deadlock after the script"
 }

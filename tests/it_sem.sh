@@ -266,38 +266,38 @@ mount_ipcfs
 # Both units or none: an interrupted wait takes nothing from either, a waiting one is seen
 # waiting on both, and the unit that completes it gives it both at once.
 test_sem_multi_takes_both_or_waits() {
-	mkdir sem/set
-	echo 1 > sem/set/a
-	touch sem/set/b
-	expect_rc 124 "P on a and b with b empty waits" -- timeout 1 bash -c 'echo "-1 b:-1" > sem/set/a'
-	expect_eq "$(size sem/set/a):$(size sem/set/b)" "1:0" "counts after the interrupted multi"
-	"$CB" -w sem/set/a open "write:-1 b:-1" >"$WORK/m.out" &
+	mkdir sem/mset
+	echo 1 > sem/mset/a
+	touch sem/mset/b
+	expect_rc 124 "P on a and b with b empty waits" -- timeout 1 bash -c 'echo "-1 b:-1" > sem/mset/a'
+	expect_eq "$(size sem/mset/a):$(size sem/mset/b)" "1:0" "counts after the interrupted multi"
+	"$CB" -w sem/mset/a open "write:-1 b:-1" >"$WORK/m.out" &
 	local m=$!
-	wait_blocked "$m" sem/set/a
+	wait_blocked "$m" sem/mset/a
 	expect_eq "$(grep -c '"op":"P"' <(cat .ipcfs/status.json))" 2 "the multi waits on a and on b"
-	expect_rc 124 "a later P of a's free unit waits behind it" -- timeout 0.5 cat sem/set/a
-	echo > sem/set/b
+	expect_rc 124 "a later P of a's free unit waits behind it" -- timeout 0.5 cat sem/mset/a
+	echo > sem/mset/b
 	wait_exit "$m" 2000
 	expect_eq "$RC:$(tail -1 "$WORK/m.out")" "0:write:-1 b:-1 ok" "the multi served by b's V"
-	expect_eq "$(size sem/set/a):$(size sem/set/b)" "0:0" "both units taken at once"
-	touch -d 2001-01-01 sem/set/b
-	echo "2 b:3" > sem/set/a
-	expect_eq "$(size sem/set/a):$(size sem/set/b)" "2:3" "a multi V gives to both"
-	expect_eq "$(( $(stat -c %Y sem/set/b) > 978307200 ))" 1 "b's mtime moved by the V"
-	echo "-2 b:-1" > sem/set/a
-	expect_eq "$(size sem/set/a):$(size sem/set/b)" "0:2" "a multi P that fits returns at once"
+	expect_eq "$(size sem/mset/a):$(size sem/mset/b)" "0:0" "both units taken at once"
+	touch -d 2001-01-01 sem/mset/b
+	echo "2 b:3" > sem/mset/a
+	expect_eq "$(size sem/mset/a):$(size sem/mset/b)" "2:3" "a multi V gives to both"
+	expect_eq "$(( $(stat -c %Y sem/mset/b) > 978307200 ))" 1 "b's mtime moved by the V"
+	echo "-2 b:-1" > sem/mset/a
+	expect_eq "$(size sem/mset/a):$(size sem/mset/b)" "0:2" "a multi P that fits returns at once"
 }
 
 # A multi at the head of b's queue keeps b's unit from readers; when it is interrupted, a
 # poller of b (another semaphore than the one written) learns that b is readable now.
 test_sem_multi_interrupted_wakes_pollers_of_its_other_semaphores() {
-	mkdir sem/p
-	touch sem/p/a
-	echo 1 > sem/p/b
-	"$CB" -w sem/p/a open "write:-1 b:-1" >/dev/null &
+	mkdir sem/mpoll
+	touch sem/mpoll/a
+	echo 1 > sem/mpoll/b
+	"$CB" -w sem/mpoll/a open "write:-1 b:-1" >/dev/null &
 	local m=$! p
-	wait_blocked "$m" sem/p/a
-	"$BUILD_DIR/tests/client_poll" -t 5000 -r sem/p/b >"$WORK/poll.out" &
+	wait_blocked "$m" sem/mpoll/a
+	"$BUILD_DIR/tests/client_poll" -t 5000 -r sem/mpoll/b >"$WORK/poll.out" &
 	p=$!
 	sleep 0.3
 	exited "$p" && fail "b was readable while the multi waited at its head: $(cat "$WORK/poll.out")"
@@ -306,40 +306,40 @@ test_sem_multi_interrupted_wakes_pollers_of_its_other_semaphores() {
 	expect_eq "$RC" 0 "the poller's status"
 	expect_eq "$(sed -n 2p "$WORK/poll.out")" "read ok" "b's unit read after the poll"
 	wait "$m" 2>/dev/null
-	expect_eq "$(size sem/p/a):$(size sem/p/b)" "0:0" "the interrupted multi took nothing"
+	expect_eq "$(size sem/mpoll/a):$(size sem/mpoll/b)" "0:0" "the interrupted multi took nothing"
 }
 
 # Bad terms get a clear errno and change nothing.
 test_sem_multi_errors_change_nothing() {
-	mkdir sem/e sem/e/dir
-	echo 1 > sem/e/a
-	echo 1 > sem/e/b
-	echo 2147483647 > sem/e/max
-	expect_err "No such file" "a sibling that does not exist" -- bash -c 'echo "-1 nope:-1" > sem/e/a'
-	expect_err "Is a directory" "a directory" -- bash -c 'echo "-1 dir:-1" > sem/e/a'
-	expect_err "Invalid argument" "a twice" -- bash -c 'echo "-1 a:-1" > sem/e/a'
-	expect_err "Invalid argument" "a path" -- bash -c 'echo "-1 ../x:-1" > sem/e/a'
-	expect_err "Value too large" "a V past INT32_MAX" -- bash -c 'echo "-1 b:-1 max:1" > sem/e/a'
+	mkdir sem/merr sem/merr/dir
+	echo 1 > sem/merr/a
+	echo 1 > sem/merr/b
+	echo 2147483647 > sem/merr/max
+	expect_err "No such file" "a sibling that does not exist" -- bash -c 'echo "-1 nope:-1" > sem/merr/a'
+	expect_err "Is a directory" "a directory" -- bash -c 'echo "-1 dir:-1" > sem/merr/a'
+	expect_err "Invalid argument" "a twice" -- bash -c 'echo "-1 a:-1" > sem/merr/a'
+	expect_err "Invalid argument" "a path" -- bash -c 'echo "-1 ../x:-1" > sem/merr/a'
+	expect_err "Value too large" "a V past INT32_MAX" -- bash -c 'echo "-1 b:-1 max:1" > sem/merr/a'
 	expect_err "Argument list too long" "33 terms" -- \
-		bash -c "echo '$(for i in $(seq 33); do printf 'n%d:1 ' "$i"; done)' > sem/e/a"
+		bash -c "echo '$(for i in $(seq 33); do printf 'n%d:1 ' "$i"; done)' > sem/merr/a"
 	expect_err "Resource temporarily unavailable" "O_NONBLOCK" -- \
-		bash -c 'printf "%s" "-2 b:-1" | dd of=sem/e/a oflag=nonblock conv=notrunc status=none'
-	expect_eq "$(size sem/e/a):$(size sem/e/b):$(size sem/e/max)" "1:1:2147483647" \
+		bash -c 'printf "%s" "-2 b:-1" | dd of=sem/merr/a oflag=nonblock conv=notrunc status=none'
+	expect_eq "$(size sem/merr/a):$(size sem/merr/b):$(size sem/merr/max)" "1:1:2147483647" \
 		"counts after the refused writes"
 }
 
 # rm of a semaphore a multi waits on fails it with EIDRM and frees its place elsewhere.
 test_sem_multi_rm_of_a_term_is_eidrm() {
-	mkdir sem/r
-	touch sem/r/a sem/r/b
-	"$CB" -w sem/r/a open "write:-1 b:-1" >"$WORK/r.out" &
+	mkdir sem/mrm
+	touch sem/mrm/a sem/mrm/b
+	"$CB" -w sem/mrm/a open "write:-1 b:-1" >"$WORK/r.out" &
 	local m=$!
-	wait_blocked "$m" sem/r/a
-	rm sem/r/b
+	wait_blocked "$m" sem/mrm/a
+	rm sem/mrm/b
 	wait_exit "$m" 2000
 	expect_eq "$(tail -1 "$WORK/r.out")" "write:-1 b:-1 EIDRM" "the multi after rm of b"
-	echo > sem/r/a
-	expect_rc 0 "a's unit is free for a plain P" -- timeout 2 cat sem/r/a
+	echo > sem/mrm/a
+	expect_rc 0 "a's unit is free for a plain P" -- timeout 2 cat sem/mrm/a
 }
 
 run_test test_sem_created_with_count_zero
