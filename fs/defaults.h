@@ -38,6 +38,11 @@
  * most; more fail with E2BIG, as System V's semop past SEMOPM. */
 #define IPCFS_MAX_SEM_TERMS 32u
 
+/* Symbolic links the daemon follows in a row when it resolves a name itself (a semaphore named
+ * in a write), as the kernel's own limit on a path walk (40 there; 8 is plenty for a tree of
+ * IPC objects). Deeper: ELOOP. */
+#define IPCFS_MAX_LINK_DEPTH 8
+
 /* A new barrier's user.parties (callers a round needs), and the most it may be set to. */
 #define IPCFS_DEFAULT_PARTIES 2u
 #define IPCFS_MAX_PARTIES (1u << 20)

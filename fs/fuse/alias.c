@@ -28,7 +28,7 @@
  */
 bool alias_per_walk(const struct node *n)
 {
-	return !n->is_dir && !n->fixed && n->type->direct_io;
+	return node_is_object(n) && !n->fixed && n->type->direct_io;
 }
 
 /* ---- mq/q@P: a queue's name at a priority ---- */
@@ -94,7 +94,7 @@ struct node *alias_lookup(struct ipcfs *fs, struct node *dir, const char *name)
 	memcpy(base, name, len);
 	base[len] = '\0';
 	target = node_find(fs, dir, base);
-	if (!target || target->is_dir)
+	if (!target || !node_is_object(target))
 		return NULL;
 	return alias_new(fs, target, name, prio);
 }

@@ -18,7 +18,7 @@
 
 struct dirent_snap {
 	fuse_ino_t ino;
-	bool is_dir;
+	mode_t type; /* S_IFDIR, S_IFLNK or S_IFREG: the entry's d_type */
 	char *name;
 };
 
@@ -54,10 +54,11 @@ static struct dirsnap *dirsnap_take(struct ipcfs *fs, struct node *d)
 	s = malloc(sizeof(*s) + count * sizeof(s->ent[0]));
 	if (!s)
 		goto unlock;
-	s->ent[i++] = (struct dirent_snap){ node_id(d), true, strdup(".") };
-	s->ent[i++] = (struct dirent_snap){ node_id(d->parent), true, strdup("..") };
-	list_for_each_entry(n, &d->children, sibling) s->ent[i++] =
-		(struct dirent_snap){ node_id(n), n->is_dir, strdup(n->name) };
+	s->ent[i++] = (struct dirent_snap){ node_id(d), S_IFDIR, strdup(".") };
+	s->ent[i++] = (struct dirent_snap){ node_id(d->parent), S_IFDIR, strdup("..") };
+	list_for_each_entry(n, &d->children, sibling) s->ent[i++] = (struct dirent_snap){
+		node_id(n), n->is_dir ? S_IFDIR : n->link ? S_IFLNK : S_IFREG, strdup(n->name)
+	};
 	s->count = i;
 unlock:
 	ipc_mutex_unlock(&fs->ns_lock);
@@ -118,8 +119,7 @@ void ns_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	for (size_t i = (size_t)off; i < s->count; i++) {
-		struct stat st = { .st_ino = s->ent[i].ino,
-				   .st_mode = s->ent[i].is_dir ? S_IFDIR : S_IFREG };
+		struct stat st = { .st_ino = s->ent[i].ino, .st_mode = s->ent[i].type };
 		size_t len;
 
 		if (!s->ent[i].name)

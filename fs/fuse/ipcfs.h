@@ -129,6 +129,8 @@ struct node {
 	struct ipcfs *fs;	    /* the filesystem it belongs to; immutable */
 	const struct objtype *type; /* the type tree it is in; NULL for the root; immutable */
 	bool is_dir;		    /* immutable */
+	char *link; /* a symbolic link: its target, which the kernel resolves (no state, never
+		     * opened); NULL for objects and directories. immutable */
 	bool fixed;		    /* root or a type directory: cannot be removed or renamed */
 	struct node *parent;	    /* protected by fs->ns_lock */
 	char *name;		    /* protected by fs->ns_lock */
@@ -236,6 +238,12 @@ struct ipcfs {
 	 * several at once, and serving one may then serve others (sem.c) */
 	struct store_obj sem_group;
 };
+
+/* node_is_object - does n hold an IPC object (not a directory nor a symbolic link)? */
+static inline bool node_is_object(const struct node *n)
+{
+	return !n->is_dir && !n->link;
+}
 
 /* Who makes a request, for the permission checks the daemon makes itself (beyond the kernel's
  * of each path walk and open): its ids and supplementary groups. */
@@ -348,6 +356,7 @@ void ns_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 void ns_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ns_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ns_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void ns_op_readlink(fuse_req_t req, fuse_ino_t ino);
 void ns_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void ns_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		  const char *newname, unsigned int flags);

@@ -251,7 +251,7 @@ static const char *user_xattr(const char *name)
 /* Is attr one of the type's? */
 static bool has_xattr(const struct node *n, const char *attr)
 {
-	if (n->is_dir || !n->type->xattrs || !attr)
+	if (!node_is_object(n) || !n->type->xattrs || !attr)
 		return false;
 	for (const char *const *x = n->type->xattrs; *x; x++)
 		if (strcmp(*x, attr) == 0)
@@ -294,7 +294,7 @@ static void ipcfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 	char text[32];
 
 	if (!has_xattr(n, attr)) {
-		fuse_reply_err(req, n->is_dir || !attr ? ENOTSUP : EINVAL);
+		fuse_reply_err(req, !node_is_object(n) || !attr ? ENOTSUP : EINVAL);
 		return;
 	}
 	if (flags & XATTR_CREATE) {
@@ -323,7 +323,7 @@ static void ipcfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char buf[256];
 	size_t len = 0;
 
-	for (const char *const *x = n->is_dir ? NULL : n->type->xattrs; x && *x; x++)
+	for (const char *const *x = node_is_object(n) ? n->type->xattrs : NULL; x && *x; x++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "user.%s", *x) + 1;
 	if (size == 0)
 		fuse_reply_xattr(req, len);
@@ -355,6 +355,7 @@ static const struct fuse_lowlevel_ops ipcfs_ops = {
 	.unlink = ns_op_unlink,
 	.rmdir = ns_op_rmdir,
 	.symlink = ns_op_symlink,
+	.readlink = ns_op_readlink,
 	.link = ns_op_link,
 	.rename = ns_op_rename,
 	.create = ns_op_create,

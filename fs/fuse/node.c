@@ -163,12 +163,89 @@ bool caller_may(const struct caller *c, struct node *n, int mask)
 	return ((in_group ? mode >> 3 : mode) & (mode_t)mask) == (mode_t)mask;
 }
 
+/* ---- symbolic links ---- */
+
+static struct node *follow(struct ipcfs *fs, const struct caller *c, struct node *dir,
+			   const char *path, int depth, int *err)
+{
+	size_t mlen = strlen(fs->mountpoint);
+	struct node *n = dir;
+	const char *p = path;
+
+	if (path[0] == '/') {
+		/* absolute: only what lies below this mount point is ours to resolve */
+		if (strncmp(path, fs->mountpoint, mlen) != 0 || (path[mlen] && path[mlen] != '/')) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		n = fs->root;
+		p = path + mlen;
+	}
+	while (*p) {
+		const char *end;
+		char name[IPCFS_NAME_MAX + 1];
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (!n->is_dir) {
+			*err = -ENOTDIR;
+			return NULL;
+		}
+		if (!caller_may(c, n, X_OK)) {
+			*err = -EACCES; /* as the kernel's walk checks each directory it searches */
+			return NULL;
+		}
+		if (len > IPCFS_NAME_MAX) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p = end;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			n = n->parent; /* the root's parent is the root */
+			continue;
+		}
+		dir = n;
+		n = node_find(fs, dir, name);
+		if (!n) {
+			*err = -ENOENT;
+			return NULL;
+		}
+		if (n->link) {
+			if (depth == IPCFS_MAX_LINK_DEPTH) {
+				*err = -ELOOP;
+				return NULL;
+			}
+			n = follow(fs, c, dir, n->link, depth + 1, err);
+			if (!n)
+				return NULL;
+		}
+	}
+	return n;
+}
+
+struct node *node_follow(struct ipcfs *fs, const struct caller *c, struct node *dir,
+			 const char *path, int *err)
+{
+	return follow(fs, c, dir, path, 0, err);
+}
+
 /* ---- node lifetime ---- */
 
-struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,
-			mode_t mode, uid_t uid, gid_t gid)
+/* A node of type: a directory, a symbolic link to link, or else an object (made). */
+static struct node *node_new(struct ipcfs *fs, const struct objtype *type, bool is_dir,
+			     const char *link, const char *name, mode_t mode, uid_t uid, gid_t gid)
 {
 	struct node *n = calloc(1, sizeof(*n));
+	bool object = !is_dir && !link;
 	struct timespec now;
 
 	if (!n)
@@ -176,8 +253,10 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	n->name = strdup(name);
 	if (!n->name)
 		goto free_node;
-	/* the root, the type directories and directories have no state, only attributes */
-	if (store_obj_init(fs->store, &n->so, is_dir ? 0 : type->obj_size) != 0)
+	if (link && !(n->link = strdup(link)))
+		goto free_name;
+	/* the root, the type directories, directories and links have no state, only attributes */
+	if (store_obj_init(fs->store, &n->so, object ? type->obj_size : 0) != 0)
 		goto free_name;
 	n->fs = fs;
 	n->type = type;
@@ -195,18 +274,32 @@ struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_di
 	n->gid = gid;
 	clock_gettime(CLOCK_REALTIME, &now);
 	n->atime = n->mtime = n->ctime = now;
-	n->charge = sizeof(*n) + strlen(name) + 1 + (is_dir ? 0 : type->obj_size);
-	if (!is_dir && type->init && type->init(n) != 0)
+	n->charge = sizeof(*n) + strlen(name) + 1 + (object ? type->obj_size : 0) +
+		    (link ? strlen(link) + 1 : 0);
+	if (object && type->init && type->init(n) != 0)
 		goto free_obj;
 	return n;
 
 free_obj:
 	store_obj_fini(&n->so);
 free_name:
+	free(n->link);
 	free(n->name);
 free_node:
 	free(n);
 	return NULL;
+}
+
+struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,
+			mode_t mode, uid_t uid, gid_t gid)
+{
+	return node_new(fs, type, is_dir, NULL, name, mode, uid, gid);
+}
+
+struct node *node_alloc_link(struct ipcfs *fs, const struct objtype *type, const char *name,
+			     const char *target, uid_t uid, gid_t gid)
+{
+	return node_new(fs, type, false, target, name, 0777, uid, gid); /* a link's mode: 0777 */
 }
 
 /* Free a node that was never charged (or the whole tree at exit). */
@@ -231,10 +324,11 @@ void node_free(struct node *n)
 	}
 	replica_free_opens(n);
 	/* aliases have no state of their own: the object's is freed with the object */
-	if (!n->is_dir && store_state(&n->so) && n->type->destroy)
+	if (node_is_object(n) && store_state(&n->so) && n->type->destroy)
 		n->type->destroy(n);
 	store_obj_fini(&n->so);
 	free(n->cpath);
+	free(n->link);
 	free(n->name);
 	free(n);
 }
@@ -326,21 +420,21 @@ void node_link(struct ipcfs *fs, struct node *parent, struct node *n)
 	list_add_tail(&n->sibling, &parent->children);
 	if (n->is_dir)
 		__atomic_add_fetch(&parent->nsubdirs, 1, __ATOMIC_RELAXED);
-	else
+	if (node_is_object(n))
 		list_add_tail(&n->all_link, &fs->all_nodes);
 }
 
 /* Make n unreachable. ns_lock held. The caller drops the link's reference (ns_unref) after
  * releasing ns_lock, and kills the object first if it is one. The node stays in (an object)
- * or joins (a directory) fs->all_nodes until it is freed. */
+ * or joins (a directory, a symbolic link) fs->all_nodes until it is freed. */
 void node_unlink(struct ipcfs *fs, struct node *n)
 {
 	node_hash_del(fs, n);
 	list_del(&n->sibling);
-	if (n->is_dir) {
+	if (n->is_dir)
 		__atomic_sub_fetch(&n->parent->nsubdirs, 1, __ATOMIC_RELAXED);
+	if (!node_is_object(n))
 		list_add_tail(&n->all_link, &fs->all_nodes);
-	}
 	__atomic_store_n(&n->linked, false, __ATOMIC_RELAXED);
 }
 
@@ -348,7 +442,7 @@ void node_unlink(struct ipcfs *fs, struct node *n)
  * link's reference. No lock held. */
 void node_retire(struct node *n, int err)
 {
-	if (!n->is_dir && n->type->kill)
+	if (node_is_object(n) && n->type->kill)
 		n->type->kill(n, err);
 	ns_unref(n);
 }
@@ -375,7 +469,7 @@ void node_fill_attr(struct node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = node_id(n);
-	st->st_mode = (n->is_dir ? S_IFDIR : S_IFREG) | n->mode;
+	st->st_mode = (n->is_dir ? S_IFDIR : n->link ? S_IFLNK : S_IFREG) | n->mode;
 	if (!__atomic_load_n(&n->linked, __ATOMIC_RELAXED))
 		st->st_nlink = 0; /* removed, still open: what fstat says on every filesystem */
 	else if (n->is_dir)
@@ -388,7 +482,9 @@ void node_fill_attr(struct node *n, struct stat *st)
 	st->st_atim = n->atime;
 	st->st_mtim = n->mtime;
 	st->st_ctim = n->ctime;
-	if (!n->is_dir && n->type->stat_size)
+	if (n->link)
+		st->st_size = (off_t)strlen(n->link); /* as lstat says of every symbolic link */
+	else if (!n->is_dir && n->type->stat_size)
 		n->type->stat_size(n, &st->st_size, &st->st_blocks);
 }
 

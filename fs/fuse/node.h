@@ -31,6 +31,17 @@ struct node *node_find(struct ipcfs *fs, const struct node *parent, const char *
 /* node_hash_add/node_hash_del - enter n under (n->parent, n->name) / take it out. ns_lock held */
 void node_hash_add(struct ipcfs *fs, struct node *n);
 void node_hash_del(struct ipcfs *fs, struct node *n);
+/* node_follow - the node path names from directory dir, as the kernel's walk for caller c would
+ * find it in this mount: each directory searched must let c search it, symbolic links are
+ * followed (at most IPCFS_MAX_LINK_DEPTH deep), an absolute path only below the mount point.
+ * NULL, with *err -ENOENT, -ENOTDIR, -EACCES or -ELOOP, when it names nothing c may reach
+ * here. No reference taken. ns_lock held (directories' steps are taken inside). */
+struct node *node_follow(struct ipcfs *fs, const struct caller *c, struct node *dir,
+			 const char *path, int *err);
+/* node_alloc_link - a new symbolic link to target in type's tree, not charged, not linked. NULL
+ * when out of memory. */
+struct node *node_alloc_link(struct ipcfs *fs, const struct objtype *type, const char *name,
+			     const char *target, uid_t uid, gid_t gid);
 /* node_alloc - a new node of type (NULL for the root) with its object made (type->init), not
  * charged, not linked. NULL when out of memory or init failed. */
 struct node *node_alloc(struct ipcfs *fs, const struct objtype *type, bool is_dir, const char *name,

@@ -17,6 +17,7 @@
 #include "replica.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +146,8 @@ void ns_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		fuse_reply_err(req, EPERM); /* the view is fixed: no chmod, chown, touch */
 		return;
 	}
-	if ((to_set & FUSE_SET_ATTR_SIZE) && n->is_dir) {
-		fuse_reply_err(req, EISDIR);
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !node_is_object(n)) {
+		fuse_reply_err(req, n->is_dir ? EISDIR : EINVAL);
 		return;
 	}
 	/* The kernel has checked permissions (default_permissions). A size change goes to the
@@ -378,8 +379,9 @@ void ns_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h;
 	int rc;
 
-	if (n->is_dir) {
-		fuse_reply_err(req, EISDIR);
+	if (!node_is_object(n)) {
+		/* a link reaches here only by O_NOFOLLOW's kind of open, which refuses links */
+		fuse_reply_err(req, n->is_dir ? EISDIR : ELOOP);
 		return;
 	}
 	h = handle_new(n, fi->flags, fuse_req_ctx(req)->pid);
@@ -455,12 +457,56 @@ void ns_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_entry(req, parent, name, true);
 }
 
+/*
+ * A symbolic link parent/name to link, in a type tree (as on tmpfs: the kernel resolves it, so
+ * `ln -s ../pool sem/app/jobs` makes sem/app/jobs another name of sem/pool for every call).
+ * Refused at the root and in the view (EPERM), and in cluster mode (EOPNOTSUPP: the cluster's
+ * names are objects and directories).
+ */
 void ns_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM);
+	struct ipcfs *fs = req_fs(req);
+	struct node *dir = ns_node(req, parent), *n;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	gid_t gid = ctx->gid;
+	int rc = check_new_name(dir, name);
+
+	if (rc == 0 && fs->cluster)
+		rc = -EOPNOTSUPP;
+	else if (rc == 0 && strlen(link) >= PATH_MAX)
+		rc = -ENAMETOOLONG;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	store_begin(&dir->so);
+	if (dir->mode & S_ISGID)
+		gid = dir->gid; /* as make_node does */
+	store_end(&dir->so);
+	n = node_alloc_link(fs, dir->type, name, link, ctx->uid, gid);
+	rc = !n ? -ENOMEM : node_charge(fs, n->charge);
+	if (rc == 0) {
+		rc = publish(fs, dir, n, &e);
+		if (rc)
+			node_discard(n);
+	} else if (n) {
+		node_free(n);
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void ns_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = ns_node(req, ino);
+
+	if (n->link)
+		fuse_reply_readlink(req, n->link); /* immutable: no lock */
+	else
+		fuse_reply_err(req, EINVAL);
 }
 
 void ns_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)

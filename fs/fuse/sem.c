@@ -71,8 +71,9 @@ static void sem_multi_free(struct sem_multi *sm)
 /*
  * The terms t written through h as a multi for req's caller, into *out: the file written for a
  * term without a name, else its sibling of that name, which must be a semaphore the caller may
- * write. Returns 0, or -ENOENT (no such sibling), -EISDIR, -EACCES, -EINVAL (one semaphore
- * twice), -ENOMEM; nothing is changed.
+ * write (a symbolic link followed). Returns 0, or -ENOENT (no such sibling), -EISDIR, -EACCES,
+ * -EINVAL (one semaphore twice, or not a semaphore: a link may lead anywhere), -ENOTDIR, -ELOOP,
+ * -ENOMEM; nothing is changed.
  */
 static int sem_multi_make(fuse_req_t req, struct handle *h, const struct semtext_terms *t,
 			  struct sem_multi **out)
@@ -94,8 +95,11 @@ static int sem_multi_make(fuse_req_t req, struct handle *h, const struct semtext
 		if (term->name) {
 			memcpy(name, term->name, term->namelen);
 			name[term->namelen] = '\0';
-			x = h->node->linked ? node_find(fs, h->node->parent, name) : NULL;
-			rc = !x ? -ENOENT : x->is_dir ? -EISDIR : 0;
+			rc = -ENOENT;
+			/* a symbolic link is followed, as the kernel would for an open */
+			x = h->node->linked ? node_follow(fs, &c, h->node->parent, name, &rc) : NULL;
+			if (x)
+				rc = x->is_dir ? -EISDIR : x->type != &sem_type ? -EINVAL : 0;
 		}
 		for (uint32_t j = 0; j < i && rc == 0; j++)
 			if (sm->nodes[j] == x)
@@ -294,7 +298,7 @@ static void sem_read(fuse_req_t req, struct handle *h, size_t size, off_t off, i
 static void sem_write_multi(fuse_req_t req, struct handle *h, const struct semtext_terms *t,
 			    size_t size, int flags)
 {
-	struct sem_multi *sm;
+	struct sem_multi *sm = NULL;
 	int rc;
 
 	/* the log orders operations per object: nothing would make one on several atomic */

@@ -144,7 +144,7 @@ static int snapshot_take(struct ipcfs *fs, const struct caller *r, struct snapsh
 	list_for_each_entry(n, &fs->all_nodes, all_link)
 	{
 		/* removed objects are gone from the tree; the view's own files are no objects */
-		if (n->linked && !n->fixed && !n->is_dir && visible(n, r))
+		if (n->linked && !n->fixed && node_is_object(n) && visible(n, r))
 			nodes[nshown++] = n;
 	}
 	/* one step per group of objects that share theirs (every semaphore: sem.c), in order */
