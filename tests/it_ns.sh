@@ -284,10 +284,72 @@ test_create_special_files_and_links_refused() {
 	expect_err "Operation not permitted" "mknod b" -- mknod sem/b b 7 0
 	expect_eq "$(sc mknod sem/sock 0140644)" EPERM "mknod S_IFSOCK"
 	expect_err "Operation not permitted" "ln" -- ln sem/target sem/hard
-	expect_err "Operation not permitted" "ln -s" -- ln -s target sem/soft
-	expect_err "Operation not permitted" "ln -s in mutex/" -- ln -s x mutex/soft
-	expect_eq "$(cd sem && ls -d fifo p c b sock hard soft 2>/dev/null)" "" "nothing was created"
+	expect_err "Operation not permitted" "ln -s at the root" -- ln -s sem soft
+	expect_err "Operation not permitted" "ln -s in the view" -- ln -s x .ipcfs/soft
+	expect_eq "$(cd sem && ls -d fifo p c b sock hard 2>/dev/null)" "" "nothing was created"
+	expect_eq "$(ls -d soft .ipcfs/soft 2>/dev/null)" "" "no link at the root or in the view"
 	expect_eq "$(stat -c %h sem/target)" 1 "the link target keeps one link"
+}
+
+# A symbolic link is another name of its target for every call, resolved by the kernel as on
+# tmpfs: P and V through it act on the target; ls, readlink, find and stat see a link.
+test_symlink_is_another_name_of_its_target() {
+	mkdir sem/lk
+	echo 2 > sem/lk/pool
+	mkdir sem/lk/app
+	ln -s ../pool sem/lk/app/jobs
+	expect_eq "$(stat -c '%A %s %N' sem/lk/app/jobs)" "lrwxrwxrwx 7 'sem/lk/app/jobs' -> '../pool'" \
+		"lstat of the link"
+	expect_eq "$(readlink sem/lk/app/jobs)" "../pool" "readlink"
+	expect_eq "$(find sem/lk -type l)" "sem/lk/app/jobs" "find -type l (d_type)"
+	expect_eq "$(stat -L -c '%F %s' sem/lk/app/jobs)" "regular file 2" "stat -L: the semaphore"
+	expect_rc 0 "P through the link" -- timeout 2 cat sem/lk/app/jobs
+	echo 5 > sem/lk/app/jobs
+	expect_eq "$(size sem/lk/pool)" 6 "the target's count after P and V(5) through the link"
+	ln -s app/jobs sem/lk/chain
+	expect_rc 0 "P through a link to a link" -- timeout 2 cat sem/lk/chain
+	expect_eq "$(size sem/lk/pool)" 5 "the count after it"
+	touch mutex/lkm
+	ln -s lkm mutex/lkl
+	(exec 8>mutex/lkl && sleep 0.3) &
+	wait_until 2 size_is 1 mutex/lkm || fail "a mutex opened through a link is not held"
+	wait
+	ln -s nowhere sem/lk/dangling
+	expect_err "No such file" "a dangling link" -- cat sem/lk/dangling
+	ln -s loop sem/lk/loop
+	expect_err "Too many levels" "a link to itself" -- cat sem/lk/loop
+	mv sem/lk/app/jobs sem/lk/app/renamed
+	expect_eq "$(readlink sem/lk/app/renamed)" "../pool" "a renamed link keeps its target"
+	expect_eq "$(grep -c '/lk/' .ipcfs/status)" 1 "only the semaphore in the inspection"
+	rm sem/lk/app/renamed sem/lk/chain
+	expect_eq "$(size sem/lk/pool)" 5 "rm of links leaves the target"
+	rm -r sem/lk
+	expect_eq "$(ls sem/lk 2>&1)" "ls: cannot access 'sem/lk': No such file or directory" \
+		"rm -r of a tree with links"
+}
+
+# A semaphore named in a write of several terms may be a symbolic link: the daemon follows it
+# as the kernel would, and refuses one that leads to no semaphore.
+test_symlink_followed_by_a_multi_write() {
+	mkdir sem/lm sem/lm/d
+	echo 1 > sem/lm/a
+	echo 1 > sem/lm/d/b
+	ln -s d/b sem/lm/b
+	echo "-1 b:-1" > sem/lm/a
+	expect_eq "$(size sem/lm/a):$(size sem/lm/d/b)" "0:0" "a multi through a link"
+	touch mutex/lmx
+	ln -s ../../mutex/lmx sem/lm/mx
+	ln -s d sem/lm/dir
+	ln -s self sem/lm/self
+	ln -s nothere sem/lm/gone
+	expect_err "Invalid argument" "a link to a mutex" -- bash -c 'echo "1 mx:1" > sem/lm/a'
+	expect_err "Is a directory" "a link to a directory" -- bash -c 'echo "1 dir:1" > sem/lm/a'
+	expect_err "Too many levels" "a loop" -- bash -c 'echo "1 self:1" > sem/lm/a'
+	expect_err "No such file" "a dangling link" -- bash -c 'echo "1 gone:1" > sem/lm/a'
+	ln -s "$MNT/sem/lm/d/b" sem/lm/abs
+	echo "1 abs:1" > sem/lm/a
+	expect_eq "$(size sem/lm/a):$(size sem/lm/d/b)" "1:1" "an absolute link into the mount"
+	rm -r sem/lm mutex/lmx
 }
 
 test_create_existing_name_is_eexist() {
@@ -538,6 +600,8 @@ run_test test_mv_dir_into_itself_is_einval
 run_test test_mv_dir_over_dirs_and_files
 run_test test_mv_noreplace_and_exchange
 run_test test_mv_updates_both_directories_times
+run_test test_symlink_is_another_name_of_its_target
+run_test test_symlink_followed_by_a_multi_write
 run_test test_name_max_is_255_bytes
 run_test test_options_bad_values_refused
 run_test test_stop_with_removed_dir_in_use
