@@ -56,9 +56,12 @@ static struct dirsnap *dirsnap_take(struct ipcfs *fs, struct node *d)
 		goto unlock;
 	s->ent[i++] = (struct dirent_snap){ node_id(d), S_IFDIR, strdup(".") };
 	s->ent[i++] = (struct dirent_snap){ node_id(d->parent), S_IFDIR, strdup("..") };
-	list_for_each_entry(n, &d->children, sibling) s->ent[i++] = (struct dirent_snap){
-		node_id(n), n->is_dir ? S_IFDIR : n->link ? S_IFLNK : S_IFREG, strdup(n->name)
-	};
+	list_for_each_entry(n, &d->children, sibling) s->ent[i++] =
+		(struct dirent_snap){ node_id(n),
+				      n->is_dir ? S_IFDIR
+				      : n->link ? S_IFLNK
+						: S_IFREG,
+				      strdup(n->name) };
 	s->count = i;
 unlock:
 	ipc_mutex_unlock(&fs->ns_lock);

@@ -131,14 +131,14 @@ struct node {
 	bool is_dir;		    /* immutable */
 	char *link; /* a symbolic link: its target, which the kernel resolves (no state, never
 		     * opened); NULL for objects and directories. immutable */
-	bool fixed;		    /* root or a type directory: cannot be removed or renamed */
-	struct node *parent;	    /* protected by fs->ns_lock */
-	char *name;		    /* protected by fs->ns_lock */
-	struct node *hnext;	    /* hash chain of (parent, name); protected by fs->ns_lock */
-	struct list_head children;  /* directories: entries; protected by fs->ns_lock */
-	struct list_head sibling;   /* in parent->children; protected by fs->ns_lock */
-	uint64_t nlookup;	    /* the kernel's references; protected by fs->ns_lock */
-	uint64_t generation;	    /* tells apart nodes that reuse an address; immutable */
+	bool fixed; /* root or a type directory: cannot be removed or renamed */
+	struct node *parent;	   /* protected by fs->ns_lock */
+	char *name;		   /* protected by fs->ns_lock */
+	struct node *hnext;	   /* hash chain of (parent, name); protected by fs->ns_lock */
+	struct list_head children; /* directories: entries; protected by fs->ns_lock */
+	struct list_head sibling;  /* in parent->children; protected by fs->ns_lock */
+	uint64_t nlookup;	   /* the kernel's references; protected by fs->ns_lock */
+	uint64_t generation;	   /* tells apart nodes that reuse an address; immutable */
 	/* references, atomic: one while linked, one while nlookup > 0, one per handle, parked
 	 * request or scan. The node is freed when it drops to zero, by whoever drops it. */
 	uint32_t refs;

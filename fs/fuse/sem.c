@@ -97,7 +97,8 @@ static int sem_multi_make(fuse_req_t req, struct handle *h, const struct semtext
 			name[term->namelen] = '\0';
 			rc = -ENOENT;
 			/* a symbolic link is followed, as the kernel would for an open */
-			x = h->node->linked ? node_follow(fs, &c, h->node->parent, name, &rc) : NULL;
+			x = h->node->linked ? node_follow(fs, &c, h->node->parent, name, &rc)
+					    : NULL;
 			if (x)
 				rc = x->is_dir ? -EISDIR : x->type != &sem_type ? -EINVAL : 0;
 		}
