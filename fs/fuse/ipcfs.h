@@ -129,9 +129,10 @@ struct node {
 	struct ipcfs *fs;	    /* the filesystem it belongs to; immutable */
 	const struct objtype *type; /* the type tree it is in; NULL for the root; immutable */
 	bool is_dir;		    /* immutable */
-	char *link; /* a symbolic link: its target, which the kernel resolves (no state, never
-		     * opened); NULL for objects and directories. immutable */
-	bool fixed; /* root or a type directory: cannot be removed or renamed */
+	/* a symbolic link: its target, which the kernel resolves (no state, never opened); NULL
+	 * for objects and directories. immutable */
+	char *link;
+	bool fixed;		   /* root or a type directory: cannot be removed or renamed */
 	struct node *parent;	   /* protected by fs->ns_lock */
 	char *name;		   /* protected by fs->ns_lock */
 	struct node *hnext;	   /* hash chain of (parent, name); protected by fs->ns_lock */
