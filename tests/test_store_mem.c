@@ -2,7 +2,8 @@
 /*
  * test_store_mem.c - the memory store (store/store.h): a new object's state is zeroed, a
  * committed step runs its after once with 0 and with no lock held, and steps on one object
- * never overlap (a counter bumped by threads in steps stays exact).
+ * never overlap (a counter bumped by threads in steps stays exact), nor do steps on objects
+ * that joined one group (store_obj_join).
  */
 #include "store/store.h"
 
@@ -136,12 +137,60 @@ static void test_store_mem_steps_on_one_object_never_overlap(void **state)
 	store_obj_fini(&o);
 }
 
+/* Objects a and b joined group g: each thread steps on a or on b and bumps one counter that
+ * only a step on the group may touch. */
+struct joined {
+	struct store_obj g, a, b;
+	uint64_t value;
+};
+
+static void *bump_joined(void *arg)
+{
+	struct joined *j = arg;
+
+	pthread_barrier_wait(&start);
+	for (int i = 0; i < STEP_ITERS; i++) {
+		struct store_obj *o = i % 2 ? &j->a : &j->b;
+
+		store_begin(o);
+		j->value++;
+		store_end(o);
+	}
+	return NULL;
+}
+
+static void test_store_mem_joined_objects_share_one_step(void **state)
+{
+	pthread_t t[STEP_THREADS];
+	struct joined j = { 0 };
+
+	(void)state;
+	assert_int_equal(store_obj_init(st, &j.g, 0), 0);
+	assert_int_equal(store_obj_init(st, &j.a, sizeof(struct counted)), 0);
+	assert_int_equal(store_obj_init(st, &j.b, sizeof(struct counted)), 0);
+	assert_true(store_step_id(&j.a) != store_step_id(&j.b));
+	store_obj_join(&j.a, &j.g);
+	store_obj_join(&j.b, &j.g);
+	assert_true(store_step_id(&j.a) == store_step_id(&j.b));
+	pthread_barrier_init(&start, NULL, STEP_THREADS);
+	for (int i = 0; i < STEP_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, bump_joined, &j), 0);
+	for (int i = 0; i < STEP_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	assert_int_equal(j.value, (uint64_t)STEP_THREADS * STEP_ITERS);
+	store_obj_fini(&j.a);
+	store_obj_fini(&j.b);
+	store_obj_fini(&j.g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_mem_new_state_is_zeroed),
 		cmocka_unit_test(test_store_mem_commit_runs_after_once_unlocked),
 		cmocka_unit_test(test_store_mem_steps_on_one_object_never_overlap),
+		cmocka_unit_test(test_store_mem_joined_objects_share_one_step),
 	};
 
 	alarm(TEST_BINARY_TIMEOUT);
