@@ -9,13 +9,14 @@
  *   dropping the lock.
  * - The count is the object's state: st_size shows it, and nothing is kept per open.
  * - A P answered to a caller that is gone (the reply fails) gives its units back.
- * - A write of several terms (semtext.h) is one operation on several semaphores of one
- *   directory (model/sem.h's multi): its names are looked up and their write permission
- *   checked first, holding a reference to each, then it is decided or parked as any wait. All
- *   semaphores of the mount share one step (store_obj_join with fs->sem_group), so the model
- *   sees them all at once; each step then also moves the mtime and wakes the pollers of the
- *   semaphores that the multis it served, failed or cancelled changed (sem_served). Such a
- *   step is short: it holds no other lock and touches only the terms' states.
+ * - A write of several terms (semtext.h) is one operation on several semaphores, named from
+ *   the file's directory (model/sem.h's multi): its names are looked up (links followed) and
+ *   their write permission checked first, holding a reference to each, then it is decided or
+ *   parked as any wait. All semaphores of the mount share one step (store_obj_join with
+ *   fs->sem_group), so the model sees them all at once; each step then also moves the mtime
+ *   and wakes the pollers of the semaphores that the multis it served, failed or cancelled
+ *   changed (sem_served). Such a step is short: it holds no other lock and touches only the
+ *   terms' states.
  * - Cluster mode (replica.h): every operation goes through the log, a V too (its caller is
  *   answered once it is applied), and sem_apply runs it on the replica with the same model
  *   calls as above.
