@@ -150,16 +150,37 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	return 1; /* not ours: keep it for FUSE */
 }
 
+/*
+ * mount(8) runs "ipcfs SOURCE MOUNTPOINT -o OPTIONS" for `mount -t fuse.ipcfs SOURCE DIR` and
+ * for an fstab line of type fuse.ipcfs (through mount.fuse3). SOURCE, the line's first field,
+ * names nothing here (write ipcfs). Returns its index in argv when two words are given
+ * besides options, else 0 (one word: the mount point; more: FUSE reports them).
+ */
+static int source_arg(int argc, char *argv[])
+{
+	int first = 0, words = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0)
+			i++; /* its value */
+		else if (argv[i][0] != '-' && words++ == 0)
+			first = i;
+	}
+	return words == 2 ? first : 0;
+}
+
 static void usage(const char *prog)
 {
-	printf("usage: %s [options] MOUNTPOINT\n\n"
+	printf("usage: %s [options] MOUNTPOINT\n"
+	       "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount -t fuse.ipcfs and fstab run it)\n\n"
 	       "A filesystem of IPC objects: sem/ (counting semaphores), mutex/ (mutexes),\n"
-	       "fifo/ (byte streams), mq/ (message queues), shm/ (shared memory).\n"
+	       "fifo/ (byte streams), mq/ (message queues), shm/ (shared memory), event/\n"
+	       "(events), barrier/ (barriers), rwlock/ (readers-writer locks).\n"
 	       "MOUNTPOINT/.ipcfs/ shows them all (status, status.json, deadlock, graph.dot);\n"
 	       "ipcctl(1) inspects and operates them.\n"
 	       "Default mount point (used by the README): %s\n\n"
 	       "ipcfs options (sizes take a K, M or G suffix):\n",
-	       prog, IPCFS_DEFAULT_MOUNTPOINT);
+	       prog, prog, IPCFS_DEFAULT_MOUNTPOINT);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char opt[64];
 
@@ -375,12 +396,15 @@ static const struct fuse_lowlevel_ops ipcfs_ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct ipcfs fs = { 0 };
 	struct fuse_session *se;
-	int ret = 1;
+	int ret = 1, source = source_arg(argc, argv);
 
+	for (int i = 0; i < argc; i++)
+		if ((i == 0 || i != source) && fuse_opt_add_arg(&args, argv[i]) != 0)
+			goto free_args;
 	fs.params.budget = &fs.budget;
 	for (size_t i = 0; i < NOPTIONS; i++)
 		option_set(&fs, &option_docs[i], option_docs[i].def);
@@ -400,7 +424,8 @@ int main(int argc, char *argv[])
 		goto free_args;
 	}
 	if (!cmd.mountpoint) {
-		fprintf(stderr, "usage: %s [options] MOUNTPOINT (--help for more)\n", argv[0]);
+		fprintf(stderr, "usage: %s [options] [SOURCE] MOUNTPOINT (--help for more)\n",
+			argv[0]);
 		ret = 2;
 		goto free_args;
 	}
