@@ -7,11 +7,13 @@
 #   make faults          cluster mode under real faults (etcd members, daemons killed; ROUNDS=20)
 #   make bench           benchmarks: ours against glibc, the kernel and FUSE itself
 #   make fuzz            libFuzzer on the semaphore text parser (clang; FUZZ_SECONDS=30)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (LIBDIR=$(PREFIX)/lib)
+#   make deb             the Debian package build/ipcfs_VERSION_ARCH.deb (scripts/deb.sh)
 #   make format / check-style
 
 VERSION := 0.1.0
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
 DESTDIR ?=
 CC      ?= cc
 WERROR  ?=
@@ -71,13 +73,14 @@ BENCH_SRC := $(wildcard tests/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all deps test faults bench fuzz fuzz-deps install clean format check-style run
+.PHONY: all deps test faults bench fuzz fuzz-deps install deb clean format check-style run
 all: $(LIB) $(IPCFS) $(IPCCTL) $(TEST_BIN) $(CLIENT_BIN)
 
 # Installs what is missing (scripts/install-deps.sh), once, before compiling.
 deps:
 	@pkg-config --exists $(DEPS) 2>/dev/null && command -v setfattr >/dev/null && \
-		command -v python3 >/dev/null && command -v etcd >/dev/null || \
+		command -v python3 >/dev/null && command -v etcd >/dev/null && \
+		command -v lintian >/dev/null || \
 		scripts/install-deps.sh
 
 $(BUILD)/%.o: %.c Makefile | deps
@@ -151,12 +154,17 @@ fuzz: $(FUZZ_SEMTEXT)
 		$(FUZZ_DIR)/corpus
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ipc
-	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/ipc
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		scripts/package/ipc.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/ipc.pc
 	install -m 644 lib/include/ipc/*.h $(DESTDIR)$(PREFIX)/include/ipc/
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(IPCFS) $(IPCCTL) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/ipcfs.1 docs/ipcctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+deb: all
+	@scripts/deb.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf build

@@ -172,7 +172,7 @@ static int source_arg(int argc, char *argv[])
 static void usage(const char *prog)
 {
 	printf("usage: %s [options] MOUNTPOINT\n"
-	       "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount -t fuse.ipcfs and fstab run it)\n\n"
+	       "       %s SOURCE MOUNTPOINT -o OPTIONS   (as mount -t fuse.ipcfs runs it)\n\n"
 	       "A filesystem of IPC objects: sem/ (counting semaphores), mutex/ (mutexes),\n"
 	       "fifo/ (byte streams), mq/ (message queues), shm/ (shared memory), event/\n"
 	       "(events), barrier/ (barriers), rwlock/ (readers-writer locks).\n"
@@ -419,6 +419,7 @@ int main(int argc, char *argv[])
 	}
 	if (cmd.show_version) {
 		printf("ipcfs %s\n", IPCFS_VERSION);
+		fflush(stdout); /* before fusermount3's line, which it prints from a child */
 		fuse_lowlevel_version();
 		ret = 0;
 		goto free_args;
