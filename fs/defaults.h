@@ -38,10 +38,11 @@
  * most; more fail with E2BIG, as System V's semop past SEMOPM. */
 #define IPCFS_MAX_SEM_TERMS 32u
 
-/* Symbolic links the daemon follows in a row when it resolves a name itself (a semaphore named
- * in a write), as the kernel's own limit on a path walk (40 there; 8 is plenty for a tree of
- * IPC objects). Deeper: ELOOP. */
-#define IPCFS_MAX_LINK_DEPTH 8
+/* Symbolic links the daemon follows in one resolution when it resolves a name itself (a
+ * semaphore named in a write), in all, nested or one after another: the kernel's own limit on
+ * a path walk (MAXSYMLINKS). More: ELOOP. Counting them all, not only their nesting, bounds
+ * the work a crafted chain of links can cause. */
+#define IPCFS_MAX_LINKS 40
 
 /* A new barrier's user.parties (callers a round needs), and the most it may be set to. */
 #define IPCFS_DEFAULT_PARTIES 2u

@@ -349,6 +349,15 @@ test_symlink_followed_by_a_multi_write() {
 	ln -s "$MNT/sem/lm/d/b" sem/lm/abs
 	echo "1 abs:1" > sem/lm/a
 	expect_eq "$(size sem/lm/a):$(size sem/lm/d/b)" "1:1" "an absolute link into the mount"
+	# links that multiply (each names the one before 30 times): ELOOP at once, because the
+	# daemon counts every link it follows (40 in all, as the kernel), not only their nesting
+	ln -s . sem/lm/L0
+	for k in 1 2 3 4 5 6; do
+		ln -s "$(for _ in $(seq 30); do printf 'L%d/' $((k - 1)); done)L$((k - 1))" "sem/lm/L$k"
+	done
+	expect_err "Too many levels" "a chain of links that multiplies" -- \
+		timeout 5 bash -c 'echo "1 L6:1" > sem/lm/a'
+	expect_rc 0 "ls of the directory after it" -- timeout 2 ls sem/lm
 	rm -r sem/lm mutex/lmx
 }
 

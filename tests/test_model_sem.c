@@ -397,6 +397,35 @@ static void test_model_sem_multi_cancel_and_kill_leave_every_queue(void **state)
 	msem_fini(&b);
 }
 
+static void test_model_sem_multi_kill_of_a_v_term_fails_it_at_once(void **state)
+{
+	struct msem a, c;
+	struct woken r;
+	struct model_waker wk = waker_of(&r);
+	struct waiter w, behind;
+	/* take one of a, give one to c */
+	struct msem_multi *m = multi_new(&w, 2, (struct msem *[]){ &a, &c }, (int32_t[]){ -1, 1 });
+
+	(void)state;
+	sem_with(&a, 0);
+	sem_with(&c, 0);
+	assert_int_equal(msem_wait(&a, &w, true, &wk), MODEL_WOULD_BLOCK);
+	waiter_make(&behind, &op, 2, SEM_WRITE_P, 1);
+	assert_int_equal(msem_wait(&a, &behind, true, &wk), MODEL_WOULD_BLOCK);
+	/* c removed: the multi fails now, not when a gets a unit, and frees a's head */
+	msem_kill(&c, EIDRM, &wk);
+	assert_int_equal(r.n, 1);
+	assert_ptr_equal(r.w[0], &w);
+	assert_int_equal(r.rc[0], -EIDRM);
+	assert_true(list_empty(&c.vq));
+	assert_int_equal(msem_post(&a, 1, 0, 1, &wk), MODEL_DONE);
+	assert_int_equal(r.n, 2);
+	assert_ptr_equal(r.w[1], &behind);
+	free(m);
+	msem_fini(&a);
+	msem_fini(&c);
+}
+
 static void test_model_sem_multi_zero_and_v_terms(void **state)
 {
 	struct msem a, b, c;
@@ -512,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_model_sem_multi_takes_all_or_nothing),
 		cmocka_unit_test(test_model_sem_multi_keeps_each_queue_fifo),
 		cmocka_unit_test(test_model_sem_multi_cancel_and_kill_leave_every_queue),
+		cmocka_unit_test(test_model_sem_multi_kill_of_a_v_term_fails_it_at_once),
 		cmocka_unit_test(test_model_sem_multi_zero_and_v_terms),
 		cmocka_unit_test(test_model_sem_multi_serving_one_serves_the_next),
 		cmocka_unit_test(test_model_sem_multi_never_overtakes_and_its_v_serves),

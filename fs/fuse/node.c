@@ -165,8 +165,9 @@ bool caller_may(const struct caller *c, struct node *n, int mask)
 
 /* ---- symbolic links ---- */
 
+/* *links: links followed so far in this resolution (all of them, not only the nested). */
 static struct node *follow(struct ipcfs *fs, const struct caller *c, struct node *dir,
-			   const char *path, int depth, int *err)
+			   const char *path, unsigned *links, int *err)
 {
 	size_t mlen = strlen(fs->mountpoint);
 	struct node *n = dir;
@@ -220,11 +221,11 @@ static struct node *follow(struct ipcfs *fs, const struct caller *c, struct node
 			return NULL;
 		}
 		if (n->link) {
-			if (depth == IPCFS_MAX_LINK_DEPTH) {
+			if (++*links > IPCFS_MAX_LINKS) {
 				*err = -ELOOP;
 				return NULL;
 			}
-			n = follow(fs, c, dir, n->link, depth + 1, err);
+			n = follow(fs, c, dir, n->link, links, err);
 			if (!n)
 				return NULL;
 		}
@@ -235,7 +236,9 @@ static struct node *follow(struct ipcfs *fs, const struct caller *c, struct node
 struct node *node_follow(struct ipcfs *fs, const struct caller *c, struct node *dir,
 			 const char *path, int *err)
 {
-	return follow(fs, c, dir, path, 0, err);
+	unsigned links = 0;
+
+	return follow(fs, c, dir, path, &links, err);
 }
 
 /* ---- node lifetime ---- */

@@ -33,7 +33,8 @@ void node_hash_add(struct ipcfs *fs, struct node *n);
 void node_hash_del(struct ipcfs *fs, struct node *n);
 /* node_follow - the node path names from directory dir, as the kernel's walk for caller c would
  * find it in this mount: each directory searched must let c search it, symbolic links are
- * followed (at most IPCFS_MAX_LINK_DEPTH deep), an absolute path only below the mount point.
+ * followed (at most IPCFS_MAX_LINKS in all), an absolute path only below the mount point as
+ * fs->mountpoint spells it.
  * NULL, with *err -ENOENT, -ENOTDIR, -EACCES or -ELOOP, when it names nothing c may reach
  * here. No reference taken. ns_lock held (directories' steps are taken inside). */
 struct node *node_follow(struct ipcfs *fs, const struct caller *c, struct node *dir,

@@ -38,6 +38,7 @@ void msem_init(struct msem *s)
 	memset(s, 0, sizeof(*s));
 	list_init(&s->pq);
 	list_init(&s->zq);
+	list_init(&s->vq);
 }
 
 void msem_fini(struct msem *s)
@@ -292,6 +293,8 @@ static int multi_wait(struct msem_multi *m, struct waiter *w, bool queue, struct
 				list_add_tail(&t->w.link, &t->s->pq);
 			else if (t->n == 0)
 				list_add_tail(&t->w.link, &t->s->zq);
+			else
+				list_add_tail(&t->w.link, &t->s->vq);
 		}
 	}
 	return rc;
@@ -351,7 +354,9 @@ void msem_kill(struct msem *s, int err, struct model_waker *wk)
 
 	s->dead = err;
 	for (;;) {
-		struct list_head *q = !list_empty(&s->pq) ? &s->pq : &s->zq;
+		struct list_head *q = !list_empty(&s->pq)   ? &s->pq
+				      : !list_empty(&s->zq) ? &s->zq
+							    : &s->vq;
 		struct waiter *w;
 
 		if (list_empty(q))

@@ -32,6 +32,8 @@ struct msem {
 				      * whose holders' tids /proc can tell alive */
 	struct list_head pq;	     /* waiting P(n), FIFO; struct waiter, arg = n */
 	struct list_head zq;	     /* waiting waits for zero */
+	struct list_head vq;	     /* V terms of waiting multis: never served, only failed
+				      * when the semaphore goes (msem_kill) */
 	struct list_head wlink;	     /* in a worklist of semaphores to serve (sem.c) */
 	bool in_work;		     /* wlink is in one */
 };
@@ -49,7 +51,8 @@ enum sem_kind {
  * An operation on several semaphores at once (System V's semop): every term applies, or
  * none. The caller's waiter (kind SEM_MULTI, arg pointing here) is in no queue; each P and
  * wait-for-zero term waits in its own semaphore's queue with a waiter of its own (SEM_TERM),
- * so a term keeps its place in that semaphore's FIFO and inspection shows it there. The
+ * so a term keeps its place in that semaphore's FIFO and inspection shows it there; each V
+ * term is listed in its semaphore's vq, so that removing that semaphore fails the multi. The
  * operation proceeds once all its terms can at the same time, each P at the head of its
  * queue. Every semaphore a multi may touch must be under one lock (a single store step):
  * serving one semaphore may serve a multi that changes others.
