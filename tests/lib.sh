@@ -75,21 +75,27 @@ wait_until() {
 	done
 }
 
-# interrupt_race_loses_nothing PATH: 1000 times, a reader parked in the daemon on PATH (a FIFO
+# interrupt_race_loses_nothing PATH: 1000 times, a reader parked in the daemon on PATH.1 (a FIFO
 # or a queue) is sent a (handled) signal while a write would satisfy it, the two a random 0 to
 # 300 us apart in either order (tests/client_fifo_race.c); each read returns bytes or EINTR,
 # and the bytes received, then those left, must be exactly those written. A reply path that
 # let an interrupt arriving 30 us after the bytes were taken lose them fails this every time.
 interrupt_race_loses_nothing() {
-	local out rc data eintr
-	touch "$1"
-	out=$(ASAN_OPTIONS=$NO_LEAK_CHECK timeout 60 "$BUILD_DIR/tests/client_fifo_race" "$1" 1000)
-	rc=$?
-	expect_eq "$rc" 0 "the race client's status ($out)"
-	read -r _ _ _ data _ eintr <<<"$out"
-	say "$out"
-	[ "${data:-0}" -ge 100 ] && [ "${eintr:-0}" -ge 100 ] ||
-		fail "too few reads ended each way to have raced: $out"
+	local out rc data eintr total_data=0 total_eintr=0 round
+	# The guard that the two really raced (100 reads ended each way) may need a second or third
+	# run of 1000 on a loaded machine (a sanitizer build, other jobs): each run is checked whole.
+	for round in 1 2 3; do
+		touch "$1.$round"
+		out=$(ASAN_OPTIONS=$NO_LEAK_CHECK timeout 60 "$BUILD_DIR/tests/client_fifo_race" "$1.$round" 1000)
+		rc=$?
+		expect_eq "$rc" 0 "run $round: the race client's status ($out)"
+		read -r _ _ _ data _ eintr <<<"$out"
+		say "run $round: $out"
+		total_data=$((total_data + ${data:-0}))
+		total_eintr=$((total_eintr + ${eintr:-0}))
+		[ "$total_data" -ge 100 ] && [ "$total_eintr" -ge 100 ] && return 0
+	done
+	fail "too few reads ended each way in 3 runs to have raced: data $total_data eintr $total_eintr"
 }
 
 # ---- per-object limits: extended attributes "user.NAME" ----
