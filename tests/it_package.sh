@@ -5,7 +5,8 @@
 # started and stopped where systemd runs (else verified offline, with a SKIP line), then purged:
 # nothing of it left installed or mounted.
 # Skipped with the reason where it cannot run: not root, no dpkg-deb, a sanitizer build (the
-# package is made from the plain one), or an ipcfs installed already (not ours to replace).
+# package is made from the plain one), an ipcfs installed already (not ours to replace), or a
+# mount at /run/ipcfs (the unit the package starts would mount there).
 source "$(dirname "$0")/lib.sh"
 REPO=$(cd "$TESTS_DIR/.." && pwd)
 
@@ -18,6 +19,8 @@ elif [ -n "$SANITIZED" ]; then
 	PKG_WHY="a sanitizer build: the package is built and checked from the plain build"
 elif dpkg -s ipcfs >/dev/null 2>&1 || [ -e /usr/bin/ipcfs ]; then
 	PKG_WHY="ipcfs is installed on this machine already"
+elif grep -q ' /run/ipcfs ' /proc/mounts; then
+	PKG_WHY="something is mounted at /run/ipcfs (make run?): the package's unit would mount there"
 fi
 
 # Whatever a failed test left: our mounts, the service, the package (marked by $WORK/installed).
