@@ -80,7 +80,7 @@ all: $(LIB) $(IPCFS) $(IPCCTL) $(TEST_BIN) $(CLIENT_BIN)
 deps:
 	@pkg-config --exists $(DEPS) 2>/dev/null && command -v setfattr >/dev/null && \
 		command -v python3 >/dev/null && command -v etcd >/dev/null && \
-		command -v lintian >/dev/null || \
+		command -v lintian >/dev/null && command -v tmux >/dev/null || \
 		scripts/install-deps.sh
 
 $(BUILD)/%.o: %.c Makefile | deps
@@ -177,7 +177,7 @@ format:
 check-style:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
--include $(LIB_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(CLIENT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(FS_OBJ:.o=.d) $(IPCCTL_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(CLIENT_BIN:=.d)
 
 # Build, mount at the default mount point in the background, and say what to try.
 MOUNTPOINT ?= $(shell sed -n 's/^\#define IPCFS_DEFAULT_MOUNTPOINT "\(.*\)"/\1/p' fs/defaults.h)

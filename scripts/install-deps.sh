@@ -10,9 +10,10 @@ set -eu
 # attr: setfattr/getfattr, the documented way to set per-object limits; python3: the tests;
 # libcurl and json-c: the etcd store's client; etcd-server and etcd-client: the clusters the
 # tests start on loopback (no service is needed: tests run their own members); lintian: the
-# check of the Debian package that `make deb` builds (tests/it_package.sh)
+# check of the Debian package that `make deb` builds (tests/it_package.sh); tmux: the terminal
+# that tests `ipcctl top` (tests/it_ipcctl.sh)
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcmocka-dev attr python3 \
-libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client lintian"
+libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client lintian tmux"
 case "${1:-}" in
 --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
 --bench) PKGS="$PKGS parallel redis-server redis-tools gnuplot-nox" ;;

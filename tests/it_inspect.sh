@@ -32,7 +32,7 @@ import sys
 HEADER_KEYS = ["version", "time", "objects", "memory", "max_objects", "max_memory", "parked"]
 HOLD_KEYS = ["path", "pid", "tid", "pgid", "comm", "units", "since"]
 WAIT_KEYS = ["path", "pid", "tid", "pgid", "comm", "op", "units", "since"]
-OBJ_FIXED = ["type", "path", "mode", "uid", "gid", "opens"]
+OBJ_FIXED = ["type", "path", "mode", "uid", "gid", "opens", "ops"]
 TIME = re.compile(rb"^[0-9]+\.[0-9]{6}$")
 NUM = re.compile(rb"^[0-9]+$")
 INT = re.compile(rb"^-?[0-9]+$")
@@ -100,13 +100,13 @@ def parse(data):
             raise Bad("line %d: expected an object line: %r" % (i + 1, lines[i][:100]))
         toks = tokens(parts[1], i + 1)
         keys = [k for k, _ in toks]
-        if keys[:6] != OBJ_FIXED or keys[-2:] != ["holders", "waiters"]:
+        if keys[:7] != OBJ_FIXED or keys[-2:] != ["holders", "waiters"]:
             raise Bad("line %d: object keys %s" % (i + 1, keys))
         d = dict(toks)
         o = {"type": d["type"].decode(), "path": text(d["path"]), "rawpath": d["path"],
              "mode": d["mode"].decode(), "uid": int(d["uid"]), "gid": int(d["gid"]),
-             "opens": int(d["opens"]),
-             "state": [(k, int(v)) for k, v in toks[6:-2]], "holders": [], "waiters": []}
+             "opens": int(d["opens"]), "ops": int(d["ops"]),
+             "state": [(k, int(v)) for k, v in toks[7:-2]], "holders": [], "waiters": []}
         nh, nw = int(d["holders"]), int(d["waiters"])
         i += 1
         for kind, n, lst in (("hold", nh, o["holders"]), ("wait", nw, o["waiters"])):
@@ -180,10 +180,10 @@ def same(argv):
     if len(j["objects"]) != len(objs):
         raise Bad("%d objects in json, %d in text" % (len(j["objects"]), len(objs)))
     for t, o in zip(objs, j["objects"]):
-        want = {k: t[k] for k in ("type", "path", "mode", "uid", "gid", "opens",
+        want = {k: t[k] for k in ("type", "path", "mode", "uid", "gid", "opens", "ops",
                                   "holders", "waiters")}
         got = {k: o[k] for k in want}
-        if got != want or list(o["state"].items()) != t["state"] or len(o) != 9:
+        if got != want or list(o["state"].items()) != t["state"] or len(o) != 10:
             raise Bad("object differs:\n json %r\n text %r" % (o, t))
     print("same %d objects" % len(objs))
 
@@ -232,7 +232,7 @@ view() {
 records() {
 	P="path=$1" view status awk '($1 == "object" && $3 == ENVIRON["P"]) ||
 		(($1 == "hold" || $1 == "wait") && $2 == ENVIRON["P"])' |
-		sed -E 's/ since=[0-9]+\.[0-9]{6}$//'
+		sed -E 's/ since=[0-9]+\.[0-9]{6}$//; s/ ops=[0-9]+ / /'
 }
 header_field() { view status sed -n 1p | tr ' ' '\n' | sed -n "s/^$1=//p"; } # KEY
 # the status without the header's time: what must not change

@@ -978,6 +978,61 @@ test_ipcctl_philosophers_script() {
 	expect_eq "$RC" 0 "no deadlock after the script"
 }
 
+# ipcctl top in a real terminal: tmux gives it an 80x24 pseudo-terminal, capture-pane reads the
+# screen, send-keys types q or Ctrl-C. TOP: the tmux session's name.
+TOP=ipcctl-top-$$
+top_screen() { tmux capture-pane -p -t "$TOP" 2>/dev/null; }
+top_start() { # ARGS...: ipcctl top ARGS in a fresh 80x24 session; its exit status to $WORK/top.rc
+	rm -f "$WORK/top.rc"
+	tmux new-session -d -s "$TOP" -x 80 -y 24 \
+		"$IPCCTL -m $MNT top $*; echo \$? >$WORK/top.rc" || fail "tmux new-session"
+}
+top_gone() { ! tmux has-session -t "$TOP" 2>/dev/null; }
+top_cleanup() { tmux kill-session -t "$TOP" 2>/dev/null || true; }
+CLEANUP_HOOKS+=(top_cleanup)
+
+test_ipcctl_top_live_view_in_80x24() {
+	if ! command -v tmux >/dev/null; then
+		say "SKIP: no tmux"
+		return 0
+	fi
+	local i loop screen
+	for i in $(seq 30); do touch "sem/idle$i"; done
+	touch sem/busy
+	# V's on sem/busy for as long as the test needs (bounded, should the test end early)
+	(for _ in $(seq 20000); do [ -e "$WORK/stopped" ] && break; echo >sem/busy; done) &
+	loop=$!
+	top_start -d 0.2
+	wait_until 10 bash -c "tmux capture-pane -p -t $TOP | grep -qE '^sem +/sem/busy +0 +0 +[0-9]+\.[0-9] '" ||
+		fail "no rate for /sem/busy: $(top_screen)"
+	screen=$(top_screen)
+	expect_eq "$(echo "$screen" | sed -n 2p | tr -s ' ')" "TYPE PATH HOLD WAIT OPS/S STATE" "the columns"
+	# the busiest first, and the screen fits 80x24: 31 objects, 21 shown, a line for the rest
+	echo "$screen" | sed -n 3p | grep -qE '^sem +/sem/busy ' || fail "busiest not first: $screen"
+	echo "$screen" | awk '$2 == "/sem/busy" { exit !($5 >= 10) }' ||
+		fail "/sem/busy at fewer than 10 operations per second: $screen"
+	[ "$(echo "$screen" | awk '$1 == "sem" && $2 ~ /^\/sem\/idle/ && $5 == "0.0"' | wc -l)" -ge 10 ] ||
+		fail "idle semaphores at 0.0 ops/s: $screen"
+	expect_eq "$(echo "$screen" | awk 'length > 80' | wc -l)" 0 "lines wider than 80"
+	echo "$screen" | grep -qE '^\.\.\. 10 more \(the busiest are shown\); q quits' ||
+		fail "the line for those left out: $screen"
+	expect_eq "$(echo "$screen" | grep -c .)" 24 "lines on the screen"
+	tmux send-keys -t "$TOP" q
+	wait_until 3 top_gone || fail "q did not end it"
+	expect_eq "$(cat "$WORK/top.rc" 2>/dev/null)" 0 "exit status after q"
+	top_start
+	wait_until 5 bash -c "tmux capture-pane -p -t $TOP | grep -q '^TYPE'" || fail "no second screen"
+	tmux send-keys -t "$TOP" C-c
+	wait_until 3 top_gone || fail "Ctrl-C did not end it"
+	expect_eq "$(cat "$WORK/top.rc" 2>/dev/null)" 0 "exit status after Ctrl-C"
+	touch "$WORK/stopped"
+	wait "$loop"
+	# not a terminal: N screens one after another, the view as lines
+	run_ctl top -d 0.1 -n 2
+	expect_eq "$RC" 0 "top -n 2 into a pipe"
+	expect_eq "$(echo "$OUT" | grep -c '^TYPE ')" 2 "two screens"
+}
+
 [ -x "$IPCCTL" ] || {
 	echo "Bail out! no ipcctl next to the daemon: $IPCCTL"
 	exit 1
@@ -1011,7 +1066,8 @@ for t in \
 	test_ipcctl_status_files \
 	test_ipcctl_status_reads_in_parallel \
 	test_ipcctl_tanenbaum_script \
-	test_ipcctl_philosophers_script; do
+	test_ipcctl_philosophers_script \
+	test_ipcctl_top_live_view_in_80x24; do
 	mount_ipcfs
 	run_test "$t" 30
 	unmount_ipcfs

@@ -683,6 +683,7 @@ static void rich_snapshot(struct snapshot *s)
 	o = add_obj(s, "sem", "/sem/a b\tc\nd\\e");
 	o->mode = 0640;
 	o->opens = 2;
+	o->ops = 12345678901ULL;
 	o->resource = true;
 	o->available = 5;
 	snap_field_add(o, "value", 5);
@@ -754,11 +755,12 @@ static void test_deadlock_snapshot_text_round_trip(void **state)
 	expect_contains(text, "ipcfs-status version=1 time=1700000001.000005 objects=7 "
 			      "memory=123456789012 max_objects=100000 max_memory=268435456 "
 			      "parked=4 incomplete=1\n");
-	expect_contains(text,
-			"object type=sem path=/sem/a\\040b\\011c\\012d\\134e mode=0640 uid=0 "
-			"gid=0 opens=2 value=5 paused=1 available=5 holders=1 waiters=2\n"
-			"hold path=/sem/a\\040b\\011c\\012d\\134e pid=4240 tid=4242 pgid=4200 "
-			"comm=a\\040b\\134c\\012d\\011e units=2 since=1700000000.000000\n");
+	expect_contains(
+		text,
+		"object type=sem path=/sem/a\\040b\\011c\\012d\\134e mode=0640 uid=0 "
+		"gid=0 opens=2 ops=12345678901 value=5 paused=1 available=5 holders=1 waiters=2\n"
+		"hold path=/sem/a\\040b\\011c\\012d\\134e pid=4240 tid=4242 pgid=4200 "
+		"comm=a\\040b\\134c\\012d\\011e units=2 since=1700000000.000000\n");
 	expect_contains(text,
 			"wait path=/sem/a\\040b\\011c\\012d\\134e pid=4244 tid=4244 pgid=4200 "
 			"comm=z host=node\\0402 op=zero units=0 since=1.000001\n");
@@ -785,6 +787,7 @@ static void test_deadlock_snapshot_text_round_trip(void **state)
 		assert_int_equal(b->uid, a->uid);
 		assert_int_equal(b->gid, a->gid);
 		assert_int_equal(b->opens, a->opens);
+		assert_int_equal(b->ops, a->ops);
 		assert_int_equal(b->resource, a->resource);
 		assert_int_equal(b->available, a->available);
 		assert_int_equal(b->nfields, a->nfields);

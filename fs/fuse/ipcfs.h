@@ -147,6 +147,9 @@ struct node {
 	bool linked;		   /* reachable by name; protected by fs->ns_lock */
 	uint32_t nsubdirs;	   /* directories: for st_nlink; protected by fs->ns_lock */
 	size_t charge;		   /* bytes charged to fs->budget; immutable */
+	/* objects: the opens, reads and writes asked of it through this mount so far, for
+	 * inspection (operations per second: ipcctl top); atomic */
+	uint64_t ops;
 
 	/* the object's state in the store (store.h), and the steps on it: a step (store_begin ...
 	 * store_commit/store_end) covers everything below */
@@ -239,6 +242,12 @@ struct ipcfs {
 	 * several at once, and serving one may then serve others (sem.c) */
 	struct store_obj sem_group;
 };
+
+/* node_count_op - one more operation asked of object n (node.ops). */
+static inline void node_count_op(struct node *n)
+{
+	__atomic_add_fetch(&n->ops, 1, __ATOMIC_RELAXED);
+}
 
 /* node_is_object - does n hold an IPC object (not a directory nor a symbolic link)? */
 static inline bool node_is_object(const struct node *n)

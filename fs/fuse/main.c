@@ -229,6 +229,7 @@ static void ipcfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct handle *h = fh(fi);
 
 	(void)ino;
+	node_count_op(h->node);
 	h->node->type->read(req, h, size, off, fi->flags);
 }
 
@@ -238,6 +239,7 @@ static void ipcfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	struct handle *h = fh(fi);
 
 	(void)ino;
+	node_count_op(h->node);
 	h->node->type->write(req, h, buf, size, off, fi->flags);
 }
 

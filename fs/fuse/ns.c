@@ -312,6 +312,7 @@ static int open_object(fuse_req_t req, struct handle *h, struct fuse_file_info *
 	fi->direct_io = t->direct_io;
 	fi->nonseekable = t->direct_io;
 	fi->keep_cache = !t->direct_io;
+	node_count_op(h->node);
 	return t->open ? t->open(req, h, fi, create) : 0;
 }
 

@@ -90,6 +90,7 @@ static void inspect_node(struct node *n, struct snapshot *s, const char *path)
 	o->uid = n->uid;
 	o->gid = n->gid;
 	list_for_each_entry(h, &n->handles, link) o->opens++;
+	o->ops = __atomic_load_n(&n->ops, __ATOMIC_RELAXED);
 	if (n->type->inspect)
 		n->type->inspect(n, s, o);
 	s->parked += o->nwaits;

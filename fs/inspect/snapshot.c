@@ -192,8 +192,8 @@ void snapshot_write_text(const struct snapshot *s, FILE *out)
 
 		fprintf(out, "object type=%s path=", o->type);
 		snap_escape(out, o->path);
-		fprintf(out, " mode=%04o uid=%u gid=%u opens=%u", o->mode, o->uid, o->gid,
-			o->opens);
+		fprintf(out, " mode=%04o uid=%u gid=%u opens=%u ops=%llu", o->mode, o->uid, o->gid,
+			o->opens, (unsigned long long)o->ops);
 		for (unsigned f = 0; f < o->nfields; f++)
 			fprintf(out, " %s=%llu", o->fields[f].key,
 				(unsigned long long)o->fields[f].value);
@@ -295,8 +295,9 @@ void snapshot_write_obj_json(const struct snap_obj *o, FILE *out)
 	json_string(out, o->type);
 	fputs(",\"path\":", out);
 	json_string(out, o->path);
-	fprintf(out, ",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,\"opens\":%u,\"state\":{", o->mode,
-		o->uid, o->gid, o->opens);
+	fprintf(out,
+		",\"mode\":\"%04o\",\"uid\":%u,\"gid\":%u,\"opens\":%u,\"ops\":%llu,\"state\":{",
+		o->mode, o->uid, o->gid, o->opens, (unsigned long long)o->ops);
 	for (unsigned f = 0; f < o->nfields; f++) {
 		fputs(f ? "," : "", out);
 		json_string(out, o->fields[f].key); /* a parsed file's keys may hold anything */
@@ -449,6 +450,8 @@ static int parse_object(struct snapshot *s, struct token *tok, size_t n)
 			o->gid = (uint32_t)num(v);
 		} else if (strcmp(k, "opens") == 0) {
 			o->opens = (uint32_t)num(v);
+		} else if (strcmp(k, "ops") == 0) {
+			o->ops = num(v);
 		} else if (strcmp(k, "available") == 0) {
 			o->resource = true;
 			o->available = num(v);

@@ -67,6 +67,7 @@ struct snap_obj {
 	uint32_t mode;	    /* permission bits */
 	uint32_t uid, gid;  /* owner */
 	uint32_t opens;	    /* open file descriptions */
+	uint64_t ops;	    /* opens, reads and writes asked of it so far (through this mount) */
 	bool resource;	    /* a semaphore or mutex: a column of the deadlock matrices */
 	uint64_t available; /* resources: units free now (E = available + units held) */
 	unsigned nfields;   /* type-specific state */

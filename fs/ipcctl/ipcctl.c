@@ -13,6 +13,11 @@
  * - Timeouts: the blocking call is interrupted by SIGALRM (no SA_RESTART). The daemon
  *   guarantees an interrupted P or receive takes nothing, so a timed-out command changed
  *   nothing.
+ * - top reads a snapshot every interval and shows each object's operations per second: the
+ *   difference of its ops counter between two snapshots, over the time between them. On a
+ *   terminal it redraws one screen (no curses: plain escape sequences every terminal and ssh
+ *   pass on) with the terminal in non-canonical mode, so that q needs no Enter; signals keep
+ *   their keys (Ctrl-C ends it), and the terminal is restored however it ends.
  *
  * Exit status: 0 success, 1 failure, 2 usage, 3 deadlock found, 124 timed out (as timeout(1)).
  */
@@ -29,9 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef IPCFS_VERSION
@@ -69,6 +78,9 @@ static const char usage_text[] =
 	"  recv PATH [--timeout S]       receive one message (a FIFO: what is buffered)\n"
 	"  deadlock [--pgrp]             matrices E, A, C, R and the verdict of detection\n"
 	"  graph [--pgrp] [--dot]        the resource graph, as text or Graphviz DOT\n"
+	"  top [-d S] [-n N]             a live view: every object with its holders, waiters,\n"
+	"                                operations per second and state, redrawn every S\n"
+	"                                seconds (default 1); q or Ctrl-C quits; -n: N screens\n"
 	"\n"
 	"--pgrp: one row per process group (a shell job) instead of one per process.\n"
 	"Sizes take K, M, G. S may be fractional; 0 means do not wait.\n"
@@ -1054,6 +1066,227 @@ static int cmd_graph(const struct ctl *c, int argc, char **argv)
 	return cmd_deadlock(c, argc, argv, true);
 }
 
+/* ---- top: a live view ---- */
+
+static volatile sig_atomic_t top_stop; /* a signal asked top to end */
+
+static void on_top_signal(int sig)
+{
+	(void)sig;
+	top_stop = 1;
+}
+
+/* One object of a screen: its operations per second (< 0: not known yet). */
+struct top_row {
+	const struct snap_obj *o;
+	double rate;
+};
+
+static int by_path(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct snap_obj *)elem)->path);
+}
+
+/* Busiest first, then by path. */
+static int by_rate(const void *a, const void *b)
+{
+	const struct top_row *x = a, *y = b;
+
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? 1 : -1;
+	return strcmp(x->o->path, y->o->path);
+}
+
+/* The operations per second of o since prev was taken dt seconds earlier, or -1: o is new. */
+static double top_rate(const struct snapshot *prev, const struct snap_obj *o, double dt)
+{
+	const struct snap_obj *p;
+
+	if (!prev || dt <= 0)
+		return -1;
+	p = bsearch(o->path, prev->objs, prev->nobjs, sizeof(*prev->objs), by_path);
+	if (!p || strcmp(p->type, o->type) != 0 || p->ops > o->ops)
+		return -1; /* new, or removed and made again meanwhile */
+	return (double)(o->ops - p->ops) / dt;
+}
+
+/* Where a screen is written: its width, whether it is a terminal, the lines written so far. */
+struct top_out {
+	int cols;
+	bool tty;
+	unsigned lines;
+};
+
+/* Write line: its first cols characters (a line never wraps), the rest of the terminal's line
+ * cleared. On a terminal the newline goes before each line but the first: one after the last
+ * line of a full screen would scroll its first line away. */
+static void top_line(struct top_out *t, const char *line)
+{
+	if (t->tty && t->lines)
+		putchar('\n');
+	printf("%.*s%s", t->cols, line, t->tty ? "\033[K" : "\n");
+	t->lines++;
+}
+
+/* One screen of s (rows x cols; rows 0: no limit). */
+static void top_screen(const struct ctl *c, const struct snapshot *s, const struct snapshot *prev,
+		       int rows, int cols, bool tty)
+{
+	struct top_out out = { cols, tty, 0 };
+	struct top_row *row = calloc(s->nobjs ? s->nobjs : 1, sizeof(*row));
+	double dt = prev ? age(s, prev->time) : 0;
+	char line[5 * PATH_MAX], clock[16], path[4 * PATH_MAX];
+	struct tm tm;
+	time_t now = s->time.tv_sec;
+	size_t shown = s->nobjs;
+
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	snprintf(line, sizeof(line),
+		 "ipcctl top - %s  %s  objects %llu/%llu  memory %llu/%llu  waiting %llu", c->mount,
+		 clock, (unsigned long long)s->objects, (unsigned long long)s->max_objects,
+		 (unsigned long long)s->memory, (unsigned long long)s->max_memory,
+		 (unsigned long long)s->parked);
+	top_line(&out, line);
+	snprintf(line, sizeof(line), "%-7s %-28s %4s %4s %8s  %s", "TYPE", "PATH", "HOLD", "WAIT",
+		 "OPS/S", "STATE");
+	top_line(&out, line);
+	if (!row) {
+		top_line(&out, "(out of memory)");
+		return;
+	}
+	for (size_t i = 0; i < s->nobjs; i++)
+		row[i] = (struct top_row){ &s->objs[i], top_rate(prev, &s->objs[i], dt) };
+	qsort(row, s->nobjs, sizeof(*row), by_rate);
+	/* two lines of headings, one for "q quits" (or the count of those left out) */
+	if (rows > 0 && shown > (size_t)(rows > 3 ? rows - 3 : 0))
+		shown = (size_t)(rows > 3 ? rows - 3 : 0);
+	for (size_t i = 0; i < shown; i++) {
+		const struct snap_obj *o = row[i].o;
+		char state[160], rate[16];
+		size_t len;
+
+		state_words(s, o, state, sizeof(state));
+		snap_escape_str(path, sizeof(path), o->path);
+		len = strlen(path);
+		if (len > 28) { /* the end of a path names the object: keep it */
+			memmove(path + 1, path + len - 27, 28);
+			path[0] = '~';
+		}
+		if (row[i].rate < 0)
+			snprintf(rate, sizeof(rate), "-");
+		else
+			snprintf(rate, sizeof(rate), "%.1f", row[i].rate);
+		snprintf(line, sizeof(line), "%-7s %-28s %4zu %4zu %8s  %s", o->type, path,
+			 o->nholds, o->nwaits, rate, state);
+		top_line(&out, line);
+	}
+	if (shown < s->nobjs) {
+		snprintf(line, sizeof(line), "... %zu more (the busiest are shown)%s",
+			 s->nobjs - shown, tty ? "; q quits" : "");
+		top_line(&out, line);
+	} else if (tty) {
+		top_line(&out, "q quits");
+	}
+	free(row);
+}
+
+static int cmd_top(const struct ctl *c, int argc, char **argv)
+{
+	struct snapshot snaps[2], *s = &snaps[0], *prev = NULL;
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	struct sigaction sa = { .sa_handler = on_top_signal }; /* no SA_RESTART: poll returns */
+	struct termios saved, raw;
+	double interval = 1;
+	long screens = -1;
+	int rc = 0;
+
+	memset(snaps, 0, sizeof(snaps));
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
+			if (!parse_timeout(argv[++i], &interval) || interval < 0.1)
+				return usage_error("top: -d takes seconds, at least 0.1");
+		} else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			screens = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i] || screens < 1)
+				return usage_error("top: -n takes a count of screens, at least 1");
+		} else {
+			return usage_error("top: unknown argument %s", argv[i]);
+		}
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* a resized terminal: redraw at once (on_alarm only interrupts the wait) */
+	sigaction(SIGWINCH, &(struct sigaction){ .sa_handler = on_alarm }, NULL);
+	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		raw.c_lflag &=
+			~(tcflag_t)(ICANON | ECHO); /* keys one by one, unechoed; ISIG kept */
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		fputs("\033[?25l", stdout); /* no cursor */
+	} else {
+		tty = false;
+	}
+	while (!top_stop) {
+		struct winsize ws = { 0 };
+		int rows = 0, cols = 512, ms;
+		char key;
+
+		if ((rc = load_snapshot(c, s)) != 0)
+			break;
+		if (tty) {
+			rows = 24;
+			cols = 80;
+			if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+				rows = ws.ws_row;
+				cols = ws.ws_col;
+			}
+			fputs("\033[H", stdout); /* home, then each line clears its rest */
+		}
+		top_screen(c, s, prev, rows, cols, tty);
+		if (tty)
+			fputs("\033[J", stdout); /* and below the last line */
+		else
+			putchar('\n');
+		fflush(stdout);
+		if (prev)
+			snapshot_free(prev);
+		prev = s;
+		s = s == &snaps[0] ? &snaps[1] : &snaps[0];
+		if (screens > 0 && --screens == 0)
+			break;
+		/* wait for the next screen: a key may end it first */
+		for (ms = (int)(interval * 1000); ms > 0 && !top_stop;) {
+			struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+			struct timespec t0, t1;
+
+			int n;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			n = poll(&pfd, tty ? 1 : 0, ms);
+			if (n < 0 && errno == EINTR)
+				break; /* a signal: the end, or a resize to redraw for */
+			if (n > 0 && read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+				top_stop = 1;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ms -= (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+				    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		}
+	}
+	if (prev)
+		snapshot_free(prev);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		fputs("\033[?25h", stdout); /* the cursor back, below the last screen */
+	}
+	return rc;
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(const struct ctl *c, int argc, char **argv); /* argv[0]: the command */
@@ -1061,7 +1294,7 @@ static const struct command {
 	{ "ls", cmd_ls },	{ "stat", cmd_stat }, { "create", cmd_create },
 	{ "rm", cmd_rm },	{ "wait", cmd_wait }, { "post", cmd_post },
 	{ "send", cmd_send },	{ "recv", cmd_recv }, { "deadlock", cmd_matrices },
-	{ "graph", cmd_graph },
+	{ "graph", cmd_graph }, { "top", cmd_top },
 };
 
 int main(int argc, char **argv)
