@@ -1282,7 +1282,7 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 		snapshot_free(prev);
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-		fputs("\033[?25h", stdout); /* the cursor back, below the last screen */
+		fputs("\033[?25h\n", stdout); /* the cursor back, and the shell's prompt below */
 	}
 	return rc;
 }
