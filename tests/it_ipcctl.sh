@@ -980,15 +980,19 @@ test_ipcctl_philosophers_script() {
 
 # ipcctl top in a real terminal: tmux gives it an 80x24 pseudo-terminal, capture-pane reads the
 # screen, send-keys types q or Ctrl-C. TOP: the tmux session's name.
+# A tmux server of the test's own (its socket, no configuration file): nothing of a user's tmux.
 TOP=ipcctl-top-$$
-top_screen() { tmux capture-pane -p -t "$TOP" 2>/dev/null; }
+tm() { tmux -L "$TOP" -f /dev/null "$@"; }
+top_screen() { tm capture-pane -p -t "$TOP" 2>/dev/null; }
 top_start() { # ARGS...: ipcctl top ARGS in a fresh 80x24 session; its exit status to $WORK/top.rc
 	rm -f "$WORK/top.rc"
-	tmux new-session -d -s "$TOP" -x 80 -y 24 \
+	tm new-session -d -s "$TOP" -x 80 -y 24 \
 		"$IPCCTL -m $MNT top $*; echo \$? >$WORK/top.rc" || fail "tmux new-session"
 }
-top_gone() { ! tmux has-session -t "$TOP" 2>/dev/null; }
-top_cleanup() { tmux kill-session -t "$TOP" 2>/dev/null || true; }
+top_gone() { ! tm has-session -t "$TOP" 2>/dev/null; }
+top_cleanup() { tm kill-server 2>/dev/null || true; }
+top_rates_shown() { top_screen | grep -qE '^sem +/sem/busy +0 +0 +[0-9]+\.[0-9] '; }
+top_drawn() { top_screen | grep -q '^TYPE'; }
 CLEANUP_HOOKS+=(top_cleanup)
 
 test_ipcctl_top_live_view_in_80x24() {
@@ -999,12 +1003,14 @@ test_ipcctl_top_live_view_in_80x24() {
 	local i loop screen
 	for i in $(seq 30); do touch "sem/idle$i"; done
 	touch sem/busy
-	# V's on sem/busy for as long as the test needs (bounded, should the test end early)
-	(for _ in $(seq 20000); do [ -e "$WORK/stopped" ] && break; echo >sem/busy; done) &
+	# V's on sem/busy for as long as the test needs (at most 40 s, should it end early)
+	(
+		end=$((SECONDS + 40))
+		while [ ! -e "$WORK/stopped" ] && [ "$SECONDS" -lt "$end" ]; do echo >sem/busy; done
+	) &
 	loop=$!
 	top_start -d 0.2
-	wait_until 10 bash -c "tmux capture-pane -p -t $TOP | grep -qE '^sem +/sem/busy +0 +0 +[0-9]+\.[0-9] '" ||
-		fail "no rate for /sem/busy: $(top_screen)"
+	wait_until 15 top_rates_shown || fail "no rate for /sem/busy: $(top_screen)"
 	screen=$(top_screen)
 	expect_eq "$(echo "$screen" | sed -n 2p | tr -s ' ')" "TYPE PATH HOLD WAIT OPS/S STATE" "the columns"
 	# the busiest first, and the screen fits 80x24: 31 objects, 21 shown, a line for the rest
@@ -1017,12 +1023,12 @@ test_ipcctl_top_live_view_in_80x24() {
 	echo "$screen" | grep -qE '^\.\.\. 10 more \(the busiest are shown\); q quits' ||
 		fail "the line for those left out: $screen"
 	expect_eq "$(echo "$screen" | grep -c .)" 24 "lines on the screen"
-	tmux send-keys -t "$TOP" q
+	tm send-keys -t "$TOP" q
 	wait_until 3 top_gone || fail "q did not end it"
 	expect_eq "$(cat "$WORK/top.rc" 2>/dev/null)" 0 "exit status after q"
 	top_start
-	wait_until 5 bash -c "tmux capture-pane -p -t $TOP | grep -q '^TYPE'" || fail "no second screen"
-	tmux send-keys -t "$TOP" C-c
+	wait_until 10 top_drawn || fail "no second screen"
+	tm send-keys -t "$TOP" C-c
 	wait_until 3 top_gone || fail "Ctrl-C did not end it"
 	expect_eq "$(cat "$WORK/top.rc" 2>/dev/null)" 0 "exit status after Ctrl-C"
 	touch "$WORK/stopped"
@@ -1069,7 +1075,8 @@ for t in \
 	test_ipcctl_philosophers_script \
 	test_ipcctl_top_live_view_in_80x24; do
 	mount_ipcfs
-	run_test "$t" 30
+	# top waits for screens in a terminal: more time for a sanitizer build
+	run_test "$t" "$([ "$t" = test_ipcctl_top_live_view_in_80x24 ] && echo 90 || echo 30)"
 	unmount_ipcfs
 done
 finish

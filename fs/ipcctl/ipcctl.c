@@ -422,10 +422,16 @@ static void state_words(const struct snapshot *s, const struct snap_obj *o, char
 	if (strcmp(o->type, "sem") == 0) {
 		snprintf(out, len, "value %llu", F("value"));
 	} else if (strcmp(o->type, "mutex") == 0) {
+		/* a command name and a host are anybody's text: escaped, as paths are, so that no
+		 * control byte reaches the terminal */
+		char host[4 * SNAP_HOST_MAX], comm[4 * SNAP_COMM_MAX];
+
+		snap_escape_str(host, sizeof(host), o->nholds ? o->holds[0].host : "");
+		snap_escape_str(comm, sizeof(comm), o->nholds ? o->holds[0].comm : "");
 		if (o->nholds)
-			snprintf(out, len, "held by %s%s%d (%s) %.1fs", o->holds[0].host,
-				 o->holds[0].host[0] ? ":" : "", (int)o->holds[0].pid,
-				 o->holds[0].comm, age(s, o->holds[0].since));
+			snprintf(out, len, "held by %.64s%s%d (%.64s) %.1fs", host,
+				 host[0] ? ":" : "", (int)o->holds[0].pid, comm,
+				 age(s, o->holds[0].since));
 		else
 			snprintf(out, len, "free");
 	} else if (strcmp(o->type, "fifo") == 0) {
@@ -1068,12 +1074,56 @@ static int cmd_graph(const struct ctl *c, int argc, char **argv)
 
 /* ---- top: a live view ---- */
 
-static volatile sig_atomic_t top_stop; /* a signal asked top to end */
+static volatile sig_atomic_t top_stop;	  /* a signal (or q) asked top to end */
+static volatile sig_atomic_t top_resized; /* SIGWINCH: redraw at once, at the new size */
 
 static void on_top_signal(int sig)
 {
-	(void)sig;
-	top_stop = 1;
+	if (sig == SIGWINCH)
+		top_resized = 1;
+	else
+		top_stop = 1;
+}
+
+/* Wait up to seconds for a key (q ends top) or a signal, which are delivered only here (they
+ * are blocked elsewhere: one that comes while a screen is drawn waits for this ppoll instead of
+ * being missed before it). */
+static void top_wait(double seconds, bool tty, const sigset_t *unblocked)
+{
+	struct timespec now, end;
+	char key;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)seconds;
+	end.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while (!top_stop && !top_resized) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		struct timespec left;
+		int n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return;
+		n = ppoll(&pfd, tty ? 1 : 0, &left, unblocked);
+		if (n < 0 && errno != EINTR)
+			return;
+		if (n > 0) {
+			/* a hung-up terminal, or q */
+			if ((pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) ||
+			    read(STDIN_FILENO, &key, 1) != 1 || key == 'q' || key == 'Q')
+				top_stop = 1;
+		}
+	}
 }
 
 /* One object of a screen: its operations per second (< 0: not known yet). */
@@ -1124,7 +1174,9 @@ static void top_line(struct top_out *t, const char *line)
 {
 	if (t->tty && t->lines)
 		putchar('\n');
-	printf("%.*s%s", t->cols, line, t->tty ? "\033[K" : "\n");
+	/* on a terminal, clear the line first: a clear after a line exactly cols wide would
+	 * erase its last character (the cursor waits on it to wrap) */
+	printf("%s%.*s%s", t->tty ? "\033[2K" : "", t->cols, line, t->tty ? "" : "\n");
 	t->lines++;
 }
 
@@ -1161,6 +1213,10 @@ static void top_screen(const struct ctl *c, const struct snapshot *s, const stru
 	/* two lines of headings, one for "q quits" (or the count of those left out) */
 	if (rows > 0 && shown > (size_t)(rows > 3 ? rows - 3 : 0))
 		shown = (size_t)(rows > 3 ? rows - 3 : 0);
+	if (rows > 0 && rows < 4) { /* a terminal too small for more than the headings */
+		free(row);
+		return;
+	}
 	for (size_t i = 0; i < shown; i++) {
 		const struct snap_obj *o = row[i].o;
 		char state[160], rate[16];
@@ -1170,7 +1226,18 @@ static void top_screen(const struct ctl *c, const struct snapshot *s, const stru
 		snap_escape_str(path, sizeof(path), o->path);
 		len = strlen(path);
 		if (len > 28) { /* the end of a path names the object: keep it */
-			memmove(path + 1, path + len - 27, 28);
+			size_t cut = len - 27;
+
+			/* not inside a character: a UTF-8 continuation byte, or an escape \ooo
+			 * (every literal backslash is itself escaped, so a '\' starts one) */
+			while (cut < len && ((unsigned char)path[cut] & 0xc0) == 0x80)
+				cut++;
+			for (size_t b = cut > 3 ? cut - 3 : 0; b < cut; b++)
+				if (path[b] == '\\')
+					cut = b + 4;
+			if (cut > len)
+				cut = len;
+			memmove(path + 1, path + cut, len - cut + 1);
 			path[0] = '~';
 		}
 		if (row[i].rate < 0)
@@ -1195,7 +1262,9 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 {
 	struct snapshot snaps[2], *s = &snaps[0], *prev = NULL;
 	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	struct sigaction sa = { .sa_handler = on_top_signal }; /* no SA_RESTART: poll returns */
+	struct sigaction sa = { .sa_handler = on_top_signal }; /* no SA_RESTART: ppoll returns */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
+	sigset_t block, unblocked;
 	struct termios saved, raw;
 	double interval = 1;
 	long screens = -1;
@@ -1206,8 +1275,9 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 		char *end;
 
 		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
-			if (!parse_timeout(argv[++i], &interval) || interval < 0.1)
-				return usage_error("top: -d takes seconds, at least 0.1");
+			if (!parse_timeout(argv[++i], &interval) || interval < 0.1 ||
+			    interval > 86400)
+				return usage_error("top: -d takes seconds, from 0.1 to 86400");
 		} else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
 			screens = strtol(argv[++i], &end, 10);
 			if (*end || end == argv[i] || screens < 1)
@@ -1216,15 +1286,19 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 			return usage_error("top: unknown argument %s", argv[i]);
 		}
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* a resized terminal: redraw at once (on_alarm only interrupts the wait) */
-	sigaction(SIGWINCH, &(struct sigaction){ .sa_handler = on_alarm }, NULL);
+	sigemptyset(&block);
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+		sigaction(sigs[k], &sa, NULL);
+		sigaddset(&block, sigs[k]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	/* each screen leaves in one write: never half of one on the terminal */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		raw = saved;
-		raw.c_lflag &=
-			~(tcflag_t)(ICANON | ECHO); /* keys one by one, unechoed; ISIG kept */
+		/* keys one by one, unechoed, signals kept (Ctrl-C); Ctrl-S does not freeze it */
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_iflag &= ~(tcflag_t)IXON;
 		raw.c_cc[VMIN] = 0;
 		raw.c_cc[VTIME] = 0;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
@@ -1234,8 +1308,7 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 	}
 	while (!top_stop) {
 		struct winsize ws = { 0 };
-		int rows = 0, cols = 512, ms;
-		char key;
+		int rows = 0, cols = 512;
 
 		if ((rc = load_snapshot(c, s)) != 0)
 			break;
@@ -1260,23 +1333,8 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 		s = s == &snaps[0] ? &snaps[1] : &snaps[0];
 		if (screens > 0 && --screens == 0)
 			break;
-		/* wait for the next screen: a key may end it first */
-		for (ms = (int)(interval * 1000); ms > 0 && !top_stop;) {
-			struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-			struct timespec t0, t1;
-
-			int n;
-
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			n = poll(&pfd, tty ? 1 : 0, ms);
-			if (n < 0 && errno == EINTR)
-				break; /* a signal: the end, or a resize to redraw for */
-			if (n > 0 && read(STDIN_FILENO, &key, 1) == 1 && (key == 'q' || key == 'Q'))
-				top_stop = 1;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			ms -= (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-				    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		}
+		top_resized = 0;
+		top_wait(interval, tty, &unblocked);
 	}
 	if (prev)
 		snapshot_free(prev);
@@ -1284,6 +1342,8 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 		fputs("\033[?25h\n", stdout); /* the cursor back, and the shell's prompt below */
 	}
+	fflush(stdout);
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	return rc;
 }
 
