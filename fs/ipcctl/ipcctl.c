@@ -25,6 +25,8 @@
 #include "defaults.h"
 #include "inspect/snapshot.h"
 
+#include <ipc/common.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1090,30 +1092,21 @@ static void on_top_signal(int sig)
  * being missed before it). */
 static void top_wait(double seconds, bool tty, const sigset_t *unblocked)
 {
-	struct timespec now, end;
+	struct timespec end = ipc_deadline_in((int64_t)(seconds * 1e9)), now;
 	char key;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)seconds;
-	end.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
 	while (!top_stop && !top_resized) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		struct timespec left;
+		int64_t ns;
 		int n;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = end.tv_sec - now.tv_sec;
-		left.tv_nsec = end.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
+		ns = (int64_t)(end.tv_sec - now.tv_sec) * 1000000000 + (end.tv_nsec - now.tv_nsec);
+		if (ns <= 0)
 			return;
+		left.tv_sec = (time_t)(ns / 1000000000);
+		left.tv_nsec = (long)(ns % 1000000000);
 		n = ppoll(&pfd, tty ? 1 : 0, &left, unblocked);
 		if (n < 0 && errno != EINTR)
 			return;
