@@ -148,6 +148,14 @@ static void sem_served(struct store_after *a)
 		sem_multi_changed(sem_multi_of(&p->w), a, p->rc == 0);
 }
 
+/* End a step on semaphore n that changed its state: what the multis it served, failed or
+ * cancelled changed too (sem_served), then the commit (park_commit). */
+static void sem_commit(struct node *n, struct store_after *a)
+{
+	sem_served(a);
+	park_commit(n, a);
+}
+
 static int sem_init_obj(struct node *n)
 {
 	store_obj_join(&n->so, &n->fs->sem_group);
@@ -184,8 +192,7 @@ static int sem_post(struct node *n, pid_t tid, uint32_t units)
 		return rc;
 	}
 	ns_touch(n, true);
-	sem_served(&after);
-	park_commit(n, &after);
+	sem_commit(n, &after);
 	return 0;
 }
 
@@ -285,8 +292,7 @@ static void sem_kill(struct node *n, int err)
 	struct model_waker wk = park_kill_step(n, err, &after);
 
 	msem_kill(sem_of(n), err, &wk);
-	sem_served(&after);
-	park_commit(n, &after);
+	sem_commit(n, &after);
 }
 
 static void sem_read(fuse_req_t req, struct handle *h, size_t size, off_t off, int flags)
@@ -392,8 +398,7 @@ static int sem_setxattr(struct node *n, const char *name, uint64_t value)
 		return rc;
 	}
 	ns_touch(n, false);
-	sem_served(&after);
-	park_commit(n, &after);
+	sem_commit(n, &after);
 	return 0;
 }
 
