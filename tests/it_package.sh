@@ -37,14 +37,7 @@ pkg_cleanup() {
 CLEANUP_HOOKS+=(pkg_cleanup)
 
 # run_pkg_test FUNCTION: run_test, or a SKIP line when the package cannot be tested here.
-run_pkg_test() {
-	if [ -n "$PKG_WHY" ]; then
-		T_NUM=$((T_NUM + 1))
-		echo "ok $T_NUM - $1 # SKIP $PKG_WHY"
-	else
-		run_test "$1" 120
-	fi
-}
+run_pkg_test() { run_test_unless "$PKG_WHY" "$1" 120; }
 
 test_package_builds_lintian_clean() {
 	local deb

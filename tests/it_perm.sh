@@ -33,14 +33,7 @@ fi
 as_other() { setpriv --reuid="$OTHER_UID" --regid="$OTHER_GID" --init-groups -- "$@"; }
 
 # run_other_test FUNCTION: run_test, or a SKIP line when there is no second user.
-run_other_test() {
-	if [ -n "$OTHER_WHY" ]; then
-		T_NUM=$((T_NUM + 1))
-		echo "ok $T_NUM - $1 # SKIP $OTHER_WHY"
-	else
-		run_test "$1"
-	fi
-}
+run_other_test() { run_test_unless "$OTHER_WHY" "$1"; }
 
 # ---- attributes, as root ----
 

@@ -244,6 +244,17 @@ run_test() {
 	fi
 }
 
+# run_test_unless WHY FUNCTION [TIMEOUT]: run_test, or, when WHY (a reason) is not empty, a
+# TAP SKIP line that gives it.
+run_test_unless() {
+	if [ -n "$1" ]; then
+		T_NUM=$((T_NUM + 1))
+		echo "ok $T_NUM - $2 # SKIP $1"
+	else
+		run_test "${@:2}"
+	fi
+}
+
 finish() {
 	unmount_ipcfs
 	echo "1..$T_NUM"
